@@ -1,0 +1,55 @@
+# The two commands: `make deploy` (deploy to the local cloud) and `make test` (every test).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(CURDIR)/$(VENV)/bin
+COLLECTION_LINK := .cache/collections/ansible_collections/mlflowops/beanstalk
+SANITY_ROOT := .cache/sanity/ansible_collections/mlflowops/beanstalk
+
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(BIN):$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup deploy test unit lint sanity molecule down clean
+
+setup: $(VENV)/.installed $(COLLECTION_LINK)
+	@scripts/install-system-packages.sh
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip 2>&1 | { grep -v 'is ignored' || true; }
+	$(BIN)/pip install --quiet -r requirements.txt 2>&1 | { grep -v 'is ignored' || true; }
+	@touch $@
+
+# Makes this checkout importable as ansible_collections.mlflowops.beanstalk.
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../../.. $@
+
+deploy: setup
+	ansible-playbook deploy.yml
+
+test: setup unit lint sanity molecule
+
+unit:
+	pytest tests
+
+lint:
+	ansible-lint
+
+# ansible-test wants the collection at .../ansible_collections/<ns>/<name>: test a copy there.
+sanity:
+	rm -rf .cache/sanity && mkdir -p $(SANITY_ROOT)
+	tar --exclude=./.git --exclude=./.venv --exclude=./.cache --exclude=./.build --exclude=./.state \
+	    --exclude='__pycache__' -cf - . | tar -xf - -C $(SANITY_ROOT)
+	cd $(SANITY_ROOT) && ansible-test sanity --local --python 3.11 --color no
+
+molecule:
+	molecule test --all
+
+down:
+	@echo "nothing of the local cloud is running"
+
+clean: down
+	rm -rf .cache .build .state

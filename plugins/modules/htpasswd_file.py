@@ -1,0 +1,198 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: mlflowops.beanstalk contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: htpasswd_file
+short_description: Write a whole nginx users file with deterministic hashes
+version_added: 0.1.0
+description:
+  - Validates a list of users and writes the complete users (htpasswd) file that nginx's
+    C(auth_basic_user_file) reads.
+  - Each salt is derived from O(salt_seed) and the user name, so an unchanged password gives a
+    byte-identical line and a rerun reports no change; a changed password changes the line.
+  - Validation errors name the offending entry by position and user name, never by password.
+  - Unlike M(community.general.htpasswd), the file holds exactly the users given (users not listed
+    are removed) and hashing uses libpass, the maintained passlib fork that works with bcrypt 5.
+author:
+  - mlflowops.beanstalk contributors
+options:
+  path:
+    description: Where to write the users file.
+    type: path
+    required: true
+  users:
+    description: The users, in the order they are written.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: User name; letters, digits and C(. _ @ + -) only.
+        type: str
+        required: true
+      password:
+        description: The password in clear; never logged.
+        type: str
+        required: true
+  scheme:
+    description:
+      - Hash scheme, verified by nginx through crypt(3).
+      - nginx verifies the hash on every request, so its cost is paid per request.
+    type: str
+    choices: [bcrypt, sha512_crypt, sha256_crypt]
+    default: bcrypt
+  rounds:
+    description:
+      - Cost for the scheme (bcrypt log2 rounds, or SHA-crypt rounds).
+      - Defaults to 5 for bcrypt and 5000 for the SHA-crypt schemes.
+    type: int
+  salt_seed:
+    description: Seed the per-user salts are derived from, for example the application name.
+    type: str
+    required: true
+  min_password_length:
+    description: Shortest password accepted.
+    type: int
+    default: 12
+  mode:
+    description: File mode of the users file.
+    type: raw
+    default: "0600"
+requirements:
+  - libpass (imported as C(passlib))
+notes:
+  - In check mode nothing is written, but every validation runs; use it to check inputs first.
+  - The diff lists user names only, never hashes.
+"""
+
+EXAMPLES = r"""
+- name: Write the users file of the bundle
+  mlflowops.beanstalk.htpasswd_file:
+    path: build/source/.platform/mlflowops/htpasswd
+    users: "{{ mlflow_users }}"
+    salt_seed: my-mlflow
+  no_log: true
+"""
+
+RETURN = r"""
+path:
+  description: The users file.
+  returned: always
+  type: str
+users:
+  description: The user names written, in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [alice, bob]
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils import htpasswd
+
+
+def read_current(path):
+    try:
+        with open(path, "r", encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def summarize(content):
+    """name -> hash for a users file's content (None -> {})."""
+    entries = {}
+    for line in (content or "").splitlines():
+        if ":" in line:
+            name, hashed = line.split(":", 1)
+            entries[name] = hashed
+    return entries
+
+
+def describe_diff(before, after):
+    old, new = summarize(before), summarize(after)
+    lines_before = sorted(old)
+    lines_after = []
+    for name in sorted(new):
+        if name not in old:
+            lines_after.append("%s (added)" % name)
+        elif old[name] != new[name]:
+            lines_after.append("%s (password changed)" % name)
+        else:
+            lines_after.append(name)
+    return {"before": "\n".join(lines_before) + "\n", "after": "\n".join(lines_after) + "\n"}
+
+
+def ensure_present(module, path, content):
+    """Write content to path when it differs.  Returns changed."""
+    current = read_current(path)
+    changed = current != content
+    if changed and not module.check_mode:
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".htpasswd-")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        module.atomic_move(tmp, path)
+    file_args = module.load_file_common_arguments({"path": path, "mode": module.params["mode"]})
+    if not module.check_mode or os.path.exists(path):
+        changed = module.set_fs_attributes_if_different(file_args, changed)
+    return changed, current
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            users=dict(
+                type="list",
+                elements="dict",
+                required=True,
+                options=dict(
+                    name=dict(type="str", required=True),
+                    password=dict(type="str", required=True, no_log=True),
+                ),
+            ),
+            scheme=dict(type="str", default="bcrypt", choices=list(htpasswd.SCHEMES)),
+            rounds=dict(type="int"),
+            salt_seed=dict(type="str", required=True),
+            min_password_length=dict(type="int", default=12),
+            mode=dict(type="raw", default="0600"),
+        ),
+        supports_check_mode=True,
+    )
+    if not htpasswd.HAS_PASSLIB:
+        module.fail_json(
+            msg=missing_required_lib("libpass (imported as passlib)"),
+            exception=str(htpasswd.PASSLIB_IMPORT_ERROR),
+        )
+
+    params = module.params
+    scheme = params["scheme"]
+    rounds = params["rounds"] if params["rounds"] is not None else htpasswd.DEFAULT_ROUNDS[scheme]
+    errors = htpasswd.validate_users(params["users"], scheme, params["min_password_length"])
+    rounds_error = htpasswd.validate_rounds(scheme, rounds)
+    if rounds_error:
+        errors.append(rounds_error)
+    if errors:
+        module.fail_json(msg="invalid users: " + "; ".join(errors), errors=errors)
+
+    content = htpasswd.render(params["users"], params["salt_seed"], scheme, rounds)
+    changed, before = ensure_present(module, params["path"], content)
+    result = dict(changed=changed, path=params["path"], users=[u["name"] for u in params["users"]])
+    if module._diff and changed:
+        result["diff"] = describe_diff(before, content)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
