@@ -165,7 +165,7 @@ def main():
             scheme=dict(type="str", default="bcrypt", choices=list(htpasswd.SCHEMES)),
             rounds=dict(type="int"),
             salt_seed=dict(type="str", required=True),
-            min_password_length=dict(type="int", default=12),
+            min_password_length=dict(type="int", default=12, no_log=False),
             mode=dict(type="raw", default="0600"),
         ),
         supports_check_mode=True,

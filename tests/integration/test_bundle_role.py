@@ -1,0 +1,142 @@
+"""The bundle role end to end: determinism, labels, secrets and bad input, through ansible-playbook."""
+
+import hashlib
+import re
+import zipfile
+
+import pytest
+
+PLAYBOOK = "tests/playbooks/bundle.yml"
+ALICE = "alice-Password-0001"
+BOB = "bob-Password-000002"
+
+
+def variables(build_dir, **overrides):
+    values = {
+        "bundle_build_dir": str(build_dir),
+        "bundle_app_name": "mlflow-test",
+        "bundle_users": [{"name": "alice", "password": ALICE}, {"name": "bob", "password": BOB}],
+    }
+    values.update(overrides)
+    return values
+
+
+def recap(result):
+    match = re.search(r"ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", result.stdout)
+    assert match, result.stdout + result.stderr
+    return {"ok": int(match[1]), "changed": int(match[2]), "failed": int(match[4])}
+
+
+def label_of(result):
+    match = re.search(r"Bundle (\S+) \(\d+ bytes\)", result.stdout)
+    assert match, result.stdout + result.stderr
+    return match[1]
+
+
+def test_same_inputs_give_a_byte_identical_zip_and_label(run_playbook, tmp_path):
+    first = run_playbook(PLAYBOOK, variables(tmp_path / "one"))
+    second = run_playbook(PLAYBOOK, variables(tmp_path / "two"))
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert second.returncode == 0, second.stdout + second.stderr
+    zip_one = (tmp_path / "one" / "bundle.zip").read_bytes()
+    zip_two = (tmp_path / "two" / "bundle.zip").read_bytes()
+    assert zip_one == zip_two
+    label = label_of(first)
+    assert label == label_of(second)
+    assert label == "mlflow-test-3.17.2-" + hashlib.sha256(zip_one).hexdigest()[:16]
+
+
+def test_rerun_changes_nothing(run_playbook, tmp_path):
+    assert run_playbook(PLAYBOOK, variables(tmp_path)).returncode == 0
+    again = run_playbook(PLAYBOOK, variables(tmp_path))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert recap(again)["changed"] == 0, again.stdout
+
+
+def test_a_changed_password_changes_the_label_and_only_that_line(run_playbook, tmp_path):
+    before = run_playbook(PLAYBOOK, variables(tmp_path))
+    users_file = tmp_path / "source" / ".platform" / "mlflowops" / "htpasswd"
+    old_lines = users_file.read_text().splitlines()
+    after = run_playbook(
+        PLAYBOOK,
+        variables(tmp_path, bundle_users=[{"name": "alice", "password": ALICE + "x"}, {"name": "bob", "password": BOB}]),
+    )
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert label_of(before) != label_of(after)
+    new_lines = users_file.read_text().splitlines()
+    assert old_lines[0] != new_lines[0] and old_lines[1] == new_lines[1]
+
+
+def test_no_password_in_the_bundle_files_or_verbose_output(run_playbook, tmp_path):
+    build = tmp_path / "build"
+    result = run_playbook(PLAYBOOK, variables(build), args=("-vvv", "--diff"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    for secret in (ALICE, BOB):
+        assert secret not in output
+        for path in build.rglob("*"):
+            if path.is_file():
+                assert secret.encode() not in path.read_bytes(), path
+        with zipfile.ZipFile(build / "bundle.zip") as archive:
+            for name in archive.namelist():
+                assert secret.encode() not in archive.read(name), name
+    users_file = build / "source" / ".platform" / "mlflowops" / "htpasswd"
+    assert users_file.stat().st_mode & 0o077 == 0, "the users file in the build folder must be private"
+
+
+def test_bundle_layout_and_modes(run_playbook, tmp_path):
+    assert run_playbook(PLAYBOOK, variables(tmp_path)).returncode == 0
+    with zipfile.ZipFile(tmp_path / "bundle.zip") as archive:
+        modes = {info.filename: (info.external_attr >> 16) & 0o777 for info in archive.infolist()}
+        dockerfile = archive.read("Dockerfile").decode()
+        requirements = archive.read("requirements.txt").decode()
+        server_conf = archive.read(".platform/nginx/conf.d/elasticbeanstalk/mlflowops.conf").decode()
+        http_conf = archive.read(".platform/nginx/conf.d/mlflowops.conf").decode()
+    assert modes == {
+        ".dockerignore": 0o644,
+        ".platform/confighooks/predeploy/10_mlflowops_htpasswd.sh": 0o755,
+        ".platform/hooks/predeploy/10_mlflowops_htpasswd.sh": 0o755,
+        ".platform/mlflowops/htpasswd": 0o600,
+        ".platform/nginx/conf.d/elasticbeanstalk/mlflowops.conf": 0o644,
+        ".platform/nginx/conf.d/mlflowops.conf": 0o644,
+        "Dockerfile": 0o644,
+        "mlflowops/entrypoint.sh": 0o755,
+        "mlflowops/migrate.py": 0o644,
+        "requirements.txt": 0o644,
+    }
+    assert "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false" in dockerfile
+    assert "mlflow==3.17.2" in requirements and "psycopg2-binary==" in requirements
+    assert "auth_basic_user_file mlflowops/htpasswd;" in server_conf
+    assert "location = /health" in server_conf
+    assert "client_max_body_size 5g;" in http_conf
+
+
+BAD_INPUTS = [
+    ({"bundle_users": []}, "the users list is empty"),
+    ({"bundle_users": [{"name": "al:ice", "password": ALICE}]}, "users[0]: a user name must not contain ':'"),
+    ({"bundle_users": [{"name": "al ice", "password": ALICE}]}, "users[0]: a user name must not contain whitespace"),
+    ({"bundle_users": [{"name": "alice", "password": ""}]}, "users[0] (alice) has an empty password"),
+    ({"bundle_users": [{"name": "alice", "password": "Zq9-tiny"}]}, "users[0] (alice): the password is shorter than 12"),
+    ({"bundle_users": [{"name": "alice", "password": "P" * 80}]}, "users[0] (alice): the password is longer than 72 bytes"),
+    (
+        {"bundle_users": [{"name": "alice", "password": ALICE}, {"name": "alice", "password": BOB}]},
+        "users[1] (alice): user name 'alice' is already used by users[0]",
+    ),
+    ({"bundle_users": [{"name": "alice"}]}, "password"),
+    ({"bundle_health_path": "health"}, "Invalid bundle settings"),
+    ({"bundle_htpasswd_scheme": "md5_crypt"}, "bundle_htpasswd_scheme"),
+]
+
+
+@pytest.mark.parametrize("overrides, message", BAD_INPUTS)
+def test_bad_input_fails_clearly_before_anything_is_written(run_playbook, tmp_path, overrides, message):
+    build_dir = tmp_path / "build"
+    result = run_playbook(PLAYBOOK, variables(build_dir, **overrides))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert message in output, output
+    assert not build_dir.exists(), "nothing may be written on bad input"
+    for user in overrides.get("bundle_users", []):
+        password = user.get("password")
+        if password:
+            assert password not in output
