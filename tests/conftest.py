@@ -31,21 +31,38 @@ def ansible_env():
     return env
 
 
+def ansible_playbook(playbook, extra_vars, workdir, args=()):
+    """Run a playbook on localhost with extra vars passed through a file (never argv)."""
+    vars_file = Path(workdir) / "extra-vars.json"
+    vars_file.write_text(json.dumps(extra_vars or {}))
+    vars_file.chmod(0o600)
+    command = [
+        str(Path(sys.executable).parent / "ansible-playbook"),
+        "-i", str(ROOT / "inventories" / "local"),
+        "-e", "@" + str(vars_file),
+        str(playbook),
+        *args,
+    ]
+    return subprocess.run(command, cwd=ROOT, env=ansible_env(), capture_output=True, text=True, timeout=600)
+
+
 @pytest.fixture
 def run_playbook(tmp_path):
-    """Run a playbook on localhost with extra vars passed through a file (never argv)."""
-
     def run(playbook, extra_vars=None, args=()):
-        vars_file = tmp_path / "extra-vars.json"
-        vars_file.write_text(json.dumps(extra_vars or {}))
-        vars_file.chmod(0o600)
-        command = [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "-i", str(ROOT / "inventories" / "local"),
-            "-e", "@" + str(vars_file),
-            str(playbook),
-            *args,
-        ]
-        return subprocess.run(command, cwd=ROOT, env=ansible_env(), capture_output=True, text=True, timeout=600)
+        return ansible_playbook(playbook, extra_vars, tmp_path, args)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def rendered_bundle(tmp_path_factory):
+    """A bundle rendered once by the role, with two known users."""
+    workdir = tmp_path_factory.mktemp("bundle")
+    users = [{"name": "alice", "password": "alice-Password-0001"}, {"name": "bob", "password": "bob-Password-000002"}]
+    result = ansible_playbook(
+        "tests/playbooks/bundle.yml",
+        {"bundle_build_dir": str(workdir / "build"), "bundle_users": users},
+        workdir,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {"zip": workdir / "build" / "bundle.zip", "source": workdir / "build" / "source", "users": users}
