@@ -1,0 +1,178 @@
+"""The bundle's entrypoint on a real PostgreSQL: instances started together share one schema.
+
+Three entrypoints start at the same moment on an empty database, as EB starts the instances of a
+new environment. The schema must be created exactly once (under the advisory lock), every
+instance must serve, they must see the same data, and the database password must never be on a
+command line.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from support.ebnginx import free_port
+from support.postgres import ThrowawayPostgres
+from support.servervenv import server_venv
+
+DB_PASSWORD = "p@ss:w/rd%?#-9Zx"  # characters a URI must escape
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="the throwaway PostgreSQL runs as the postgres user"),
+    pytest.mark.skipif(not Path("/usr/lib/postgresql").is_dir(), reason="PostgreSQL is installed by `make setup`"),
+]
+
+
+@pytest.fixture(scope="module")
+def venv(rendered_bundle):
+    return server_venv(rendered_bundle["source"] / "requirements.txt")
+
+
+@pytest.fixture(scope="module")
+def database():
+    server = ThrowawayPostgres().start()
+    server.create_database("mlflow", "mlflow", DB_PASSWORD)
+    yield server
+    server.stop()
+
+
+def instance_env(venv, database, tmp_path, port, **extra):
+    env = {
+        "PATH": "%s:%s" % (venv / "bin", os.environ["PATH"]),
+        "HOME": str(tmp_path),
+        "MLFLOW_DB_HOST": "127.0.0.1",
+        "MLFLOW_DB_PORT": str(database.port),
+        "MLFLOW_DB_USER": "mlflow",
+        "MLFLOW_DB_PASSWORD": DB_PASSWORD,
+        "MLFLOW_DB_NAME": "mlflow",
+        "MLFLOW_ARTIFACTS_DESTINATION": str(tmp_path / "artifacts"),
+        "MLFLOW_PORT": str(port),
+    }
+    env.update(extra)
+    return env
+
+
+def wait_healthy(port, process, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/health" % port, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
+def process_tree(pid):
+    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout.split()
+    tree = [pid]
+    for child in children:
+        tree.extend(process_tree(int(child)))
+    return tree
+
+
+def api(port, method, body):
+    request = urllib.request.Request(
+        "http://127.0.0.1:%d/api/2.0/mlflow/%s" % (port, method),
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def test_instances_started_together_create_the_schema_once_and_share_it(rendered_bundle, venv, database, tmp_path):
+    entrypoint = rendered_bundle["source"] / "mlflowops" / "entrypoint.sh"
+    ports = [free_port() for _ in range(3)]
+    logs = [tmp_path / ("instance-%d.log" % index) for index in range(3)]
+    processes = []
+    try:
+        for port, log in zip(ports, logs):
+            handle = open(log, "w")
+            processes.append(
+                subprocess.Popen(
+                    [str(entrypoint)],
+                    env=instance_env(venv, database, tmp_path, port),
+                    cwd=tmp_path,
+                    stdout=handle,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        healthy = [wait_healthy(port, process) for port, process in zip(ports, processes)]
+        outputs = [log.read_text() for log in logs]
+        assert all(healthy), "\n\n".join(outputs)
+        assert sum("creating the MLflow schema" in output for output in outputs) == 1, outputs
+        assert sum("schema is current" in output for output in outputs) == 2, outputs
+
+        # The database password is never on a command line, nor in the logs.
+        for process in processes:
+            for pid in process_tree(process.pid):
+                try:
+                    cmdline = Path("/proc/%d/cmdline" % pid).read_bytes()
+                except FileNotFoundError:
+                    continue
+                assert DB_PASSWORD.encode() not in cmdline
+                assert b"--backend-store-uri" not in cmdline
+        for output in outputs:
+            assert DB_PASSWORD not in output
+            assert "MLFLOW_SERVER_ENABLE_JOB_EXECUTION" not in output or "false" in output
+
+        # One shared store: what one instance writes, the others read.
+        created = api(ports[0], "experiments/create", {"name": "shared-%d" % time.time_ns()})
+        for port in ports[1:]:
+            found = api(port, "experiments/get?experiment_id=" + created["experiment_id"], None)
+            assert found["experiment"]["experiment_id"] == created["experiment_id"]
+        # Artifacts are proxied by the server (clients need no storage credentials).
+        assert found["experiment"]["artifact_location"].startswith("mlflow-artifacts:")
+    finally:
+        for process in processes:
+            try:
+                os.killpg(process.pid, 15)
+            except ProcessLookupError:
+                pass
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, 9)
+
+
+def run_entrypoint(entrypoint, env, timeout):
+    """Run an entrypoint to its end; on time-out its whole process group is killed."""
+    process = subprocess.Popen(
+        [str(entrypoint)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)
+        stdout, stderr = process.communicate()
+        pytest.fail("the entrypoint did not stop within %d s:\n%s" % (timeout, stderr))
+    return process.returncode, stdout + stderr
+
+
+def test_a_missing_artifact_destination_is_a_clear_error(rendered_bundle, venv, database, tmp_path):
+    env = instance_env(venv, database, tmp_path, free_port())
+    del env["MLFLOW_ARTIFACTS_DESTINATION"]
+    code, output = run_entrypoint(rendered_bundle["source"] / "mlflowops" / "entrypoint.sh", env, 60)
+    assert code != 0
+    assert "MLFLOW_ARTIFACTS_DESTINATION" in output
+    assert DB_PASSWORD not in output
+
+
+def test_a_wrong_database_password_fails_without_printing_it(rendered_bundle, venv, database, tmp_path):
+    wrong = "Wr0ng-db-secret-77"
+    env = instance_env(venv, database, tmp_path, free_port(), MLFLOW_DB_PASSWORD=wrong)
+    code, output = run_entrypoint(rendered_bundle["source"] / "mlflowops" / "entrypoint.sh", env, 180)
+    assert code != 0
+    assert "password authentication failed" in output
+    assert wrong not in output
