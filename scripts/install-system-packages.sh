@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the local cloud and the tests need (nginx, PostgreSQL, unzip)
-# when any of them is missing. Needs root (or sudo) and apt-get; does nothing when all are there.
+# Installs the Debian packages the local cloud and the tests need when any is missing: nginx,
+# PostgreSQL, unzip, openssl, and shellcheck for the sanity tests. Needs root (or sudo) and
+# apt-get; does nothing when all are there.
 set -euo pipefail
 
 missing=()
@@ -8,6 +9,7 @@ command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 
 if [ "${#missing[@]}" -eq 0 ]; then
     exit 0

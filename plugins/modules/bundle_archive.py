@@ -19,7 +19,7 @@ description:
     bundle maps to the same label and never creates a new application version.
   - Writes O(dest) only when its bytes differ.
 author:
-  - mlflowops.beanstalk contributors
+  - mlflowops.beanstalk contributors (@mlflowops)
 options:
   dest:
     description: Path of the zip to write.

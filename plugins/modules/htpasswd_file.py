@@ -21,7 +21,7 @@ description:
   - Unlike M(community.general.htpasswd), the file holds exactly the users given (users not listed
     are removed) and hashing uses libpass, the maintained passlib fork that works with bcrypt 5.
 author:
-  - mlflowops.beanstalk contributors
+  - mlflowops.beanstalk contributors (@mlflowops)
 options:
   path:
     description: Where to write the users file.

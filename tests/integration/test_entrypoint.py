@@ -8,7 +8,6 @@ command line.
 
 import json
 import os
-import shutil
 import subprocess
 import time
 import urllib.request
@@ -72,7 +71,7 @@ def wait_healthy(port, process, timeout=120):
 
 
 def process_tree(pid):
-    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout.split()
+    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False).stdout.split()
     tree = [pid]
     for child in children:
         tree.extend(process_tree(int(child)))
@@ -91,7 +90,7 @@ def api(port, method, body):
 
 def test_instances_started_together_create_the_schema_once_and_share_it(rendered_bundle, venv, database, tmp_path):
     entrypoint = rendered_bundle["source"] / "mlflowops" / "entrypoint.sh"
-    ports = [free_port() for _ in range(3)]
+    ports = [free_port() for index in range(3)]
     logs = [tmp_path / ("instance-%d.log" % index) for index in range(3)]
     processes = []
     try:

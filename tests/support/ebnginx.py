@@ -118,6 +118,7 @@ class EBNginx:
             ["nginx", "-p", str(self.root), "-c", str(self.root / "nginx.conf"), *args],
             capture_output=True,
             text=True,
+            check=False,
         )
 
     def start(self):
