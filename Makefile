@@ -11,7 +11,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup deploy test unit lint sanity molecule down clean
+.PHONY: setup deploy test pytest lint sanity molecule down clean
 
 setup: $(VENV)/.installed $(COLLECTION_LINK)
 	@scripts/install-system-packages.sh
@@ -30,9 +30,9 @@ $(COLLECTION_LINK):
 deploy: setup
 	ansible-playbook deploy.yml
 
-test: setup unit lint sanity molecule
+test: setup pytest lint sanity molecule
 
-unit:
+pytest:
 	pytest tests
 
 lint:

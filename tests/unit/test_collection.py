@@ -1,0 +1,45 @@
+"""The collection's metadata agrees with itself and with what is installed."""
+
+import json
+from pathlib import Path
+
+import yaml
+from packaging.specifiers import SpecifierSet
+
+import ansible_collections
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load(path):
+    return yaml.safe_load((ROOT / path).read_text())
+
+
+def installed_version(name):
+    namespace, collection = name.split(".")
+    for base in ansible_collections.__path__:
+        manifest = Path(base) / namespace / collection / "MANIFEST.json"
+        if manifest.exists():
+            return json.loads(manifest.read_text())["collection_info"]["version"]
+    raise AssertionError("collection %s is not installed" % name)
+
+
+def test_requirements_match_galaxy_dependencies_and_the_installed_collections():
+    wanted = {item["name"]: item["version"] for item in load("requirements.yml")["collections"]}
+    assert wanted == load("galaxy.yml")["dependencies"]
+    for name, spec in wanted.items():
+        version = installed_version(name)
+        assert version in SpecifierSet(spec), "%s %s is outside %s" % (name, version, spec)
+
+
+def test_every_module_is_in_the_action_group():
+    modules = sorted(path.stem for path in (ROOT / "plugins" / "modules").glob("*.py") if path.stem != "__init__")
+    assert sorted(load("meta/runtime.yml")["action_groups"]["beanstalk"]) == modules
+
+
+def test_role_defaults_and_argument_specs_list_the_same_variables():
+    for role in (ROOT / "roles").iterdir():
+        defaults = set(yaml.safe_load((role / "defaults" / "main.yml").read_text()))
+        specs = set(yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"])
+        assert defaults == specs, role.name
+        assert all(name.startswith(role.name + "_") for name in defaults), role.name
