@@ -82,31 +82,8 @@ entries:
   elements: str
 """
 
-import os
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mlflowops.beanstalk.plugins.module_utils import bundle
-
-
-def read_bytes(path):
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-
-
-def ensure_present(module, dest, data):
-    """Write data to dest when its bytes differ.  Returns changed."""
-    changed = read_bytes(dest) != data
-    if changed and not module.check_mode:
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(dest)), prefix=".bundle-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        module.atomic_move(tmp, dest)
-    return changed
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils import bundle, files
 
 
 def main():
@@ -127,7 +104,7 @@ def main():
     except (bundle.BundleError, OSError) as exc:
         module.fail_json(msg="cannot build the bundle: %s" % exc)
 
-    changed = ensure_present(module, dest, data)
+    changed = files.write_if_changed(module, dest, data, "0644")[0]
     entries = sorted(bundle.normalize_arcname(path) for path in module.params["files"])
     module.exit_json(changed=changed, dest=dest, sha256=digest, version_label=label, size=len(data), entries=entries)
 

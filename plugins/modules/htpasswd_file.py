@@ -94,19 +94,8 @@ users:
   sample: [alice, bob]
 """
 
-import os
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.mlflowops.beanstalk.plugins.module_utils import htpasswd
-
-
-def read_current(path):
-    try:
-        with open(path, "r", encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils import files, htpasswd
 
 
 def summarize(content):
@@ -131,22 +120,6 @@ def describe_diff(before, after):
         else:
             lines_after.append(name)
     return {"before": "\n".join(lines_before) + "\n", "after": "\n".join(lines_after) + "\n"}
-
-
-def ensure_present(module, path, content):
-    """Write content to path when it differs.  Returns changed."""
-    current = read_current(path)
-    changed = current != content
-    if changed and not module.check_mode:
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".htpasswd-")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        module.atomic_move(tmp, path)
-    file_args = module.load_file_common_arguments({"path": path, "mode": module.params["mode"]})
-    if not module.check_mode or os.path.exists(path):
-        changed = module.set_fs_attributes_if_different(file_args, changed)
-    return changed, current
 
 
 def main():
@@ -187,7 +160,8 @@ def main():
         module.fail_json(msg="invalid users: " + "; ".join(errors), errors=errors)
 
     content = htpasswd.render(params["users"], params["salt_seed"], scheme, rounds)
-    changed, before = ensure_present(module, params["path"], content)
+    changed, before = files.write_if_changed(module, params["path"], content.encode("utf-8"), params["mode"])
+    before = before.decode("utf-8", "replace") if before is not None else None
     result = dict(changed=changed, path=params["path"], users=[u["name"] for u in params["users"]])
     if module._diff and changed:
         result["diff"] = describe_diff(before, content)
