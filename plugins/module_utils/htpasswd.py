@@ -37,10 +37,6 @@ BCRYPT_MAX_BYTES = 72
 USER_NAME_RE = re.compile(r"^[A-Za-z0-9._@+-]{1,64}$")
 
 
-class UsersError(ValueError):
-    """An invalid users list; the message never contains a password."""
-
-
 def _describe(index, user):
     name = user.get("name") if isinstance(user, dict) else None
     if isinstance(name, str) and USER_NAME_RE.match(name):
