@@ -1,0 +1,176 @@
+"""The local cloud's server process: moto with our EB, the platform and the PostgreSQL cluster.
+
+Run by `python -m localcloud start` in the background (never by hand): it writes its pid file
+once it answers, and on SIGTERM stops every instance, nginx and PostgreSQL it started, then
+removes its state (all but its log).
+"""
+
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+# pylint: disable=wrong-import-position
+from werkzeug.serving import make_server
+
+from localcloud import config as config_module
+from localcloud.config import HOST
+from localcloud.postgres import Cluster
+from localcloud.procs import is_root, run
+
+WRITE_PREFIXES = ("Create", "Update", "Delete", "Put", "Terminate", "Modify", "Attach", "Detach", "Add", "Remove",
+                  "Tag", "Untag", "Rebuild", "Restart", "Swap", "Abort", "Apply", "Authorize", "Revoke", "Associate",
+                  "Disassociate", "Set", "Reboot", "Start", "Stop", "Rotate", "Restore", "Upload", "Enable", "Disable",
+                  "Register", "Deregister", "Copy", "Compose", "Send", "Import", "Run", "Replace", "Cancel", "Reset")
+
+
+def classify(method, action):
+    if action.startswith(method + " "):  # a REST call (S3): its method tells
+        return "read" if method in ("GET", "HEAD") else "write"
+    return "write" if action.startswith(WRITE_PREFIXES) else "read"
+
+
+class RequestLog:
+    """WSGI middleware: one JSON line per AWS API call (service, action, read or write).
+
+    The platform's own reads (fetching a bundle, a secret) are not logged: they stand for what
+    an instance does, not for calls the collection makes.
+    """
+
+    def __init__(self, app, path):
+        self.app = app
+        self.path = path
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if "localcloud-platform" in environ.get("HTTP_USER_AGENT", "") or environ.get("PATH_INFO", "").startswith("/moto-api"):
+            return self.app(environ, start_response)
+        service, action = self.describe(environ)
+        record = {"time": time.time(), "service": service, "action": action,
+                  "kind": classify(environ.get("REQUEST_METHOD", ""), action)}
+        with self.lock, open(self.path, "a", encoding="utf-8") as log:
+            log.write(json.dumps(record) + "\n")
+        return self.app(environ, start_response)
+
+    @staticmethod
+    def describe(environ):
+        import io  # pylint: disable=import-outside-toplevel
+        from urllib.parse import parse_qs  # pylint: disable=import-outside-toplevel
+
+        authorization = environ.get("HTTP_AUTHORIZATION", "")
+        service = "unknown"
+        if "Credential=" in authorization:
+            scope = authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+            if len(scope) >= 4:
+                service = scope[3]
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target:
+            return service, target.rsplit(".", 1)[-1]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        content_type = environ.get("CONTENT_TYPE", "")
+        if length and "x-www-form-urlencoded" in content_type:
+            body = environ["wsgi.input"].read(length)
+            environ["wsgi.input"] = io.BytesIO(body)
+            action = parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
+            if action:
+                return service, action
+        query_action = parse_qs(environ.get("QUERY_STRING", "")).get("Action", [""])[0]
+        if query_action:
+            return service, query_action
+        return service, "%s %s" % (environ.get("REQUEST_METHOD"), environ.get("PATH_INFO", "/"))
+
+
+def make_certificate(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    if not cert.exists() or not key.exists():
+        run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=localhost",
+             "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)])
+        key.chmod(0o600)
+    return cert, key
+
+
+def open_state_dir(config):
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    if is_root():
+        # nginx's workers and PostgreSQL run under their own accounts: they must traverse it.
+        config.state_dir.chmod(0o755)
+        parent = config.state_dir.parent
+        if parent == config_module.REPO_ROOT / ".state":
+            parent.chmod(parent.stat().st_mode | 0o011)
+
+
+def clean_state(config):
+    for entry in config.state_dir.iterdir():
+        if entry == config.log_file:
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def serve(config):
+    # pylint: disable=import-outside-toplevel
+    from moto.moto_api._internal import models as moto_api_models
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+    from localcloud import eb, rds
+    from localcloud.eb import models as eb_models
+    from localcloud.platform import Platform
+    from localcloud.procs import PortPool
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stdout)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    log = logging.getLogger("localcloud")
+    open_state_dir(config)
+    cert, key = make_certificate(config.state_dir / "tls")
+    pool = PortPool(config.port_range)
+    cluster = Cluster(config.state_dir / "postgres", pool.take()).start()
+    log.info("PostgreSQL on %s:%d", HOST, cluster.port)
+    platform = Platform(config, cert, key, logger=log.info)
+    platform.ports = pool
+    eb.install()
+    rds.install(cluster)
+    eb_models.set_driver(platform)
+
+    original_reset = moto_api_models.MotoAPIBackend.reset
+
+    def reset(self):
+        platform.reset()
+        cluster.drop_everything()
+        original_reset(self)
+        config.request_log.write_text("")
+
+    moto_api_models.MotoAPIBackend.reset = reset
+
+    app = RequestLog(DomainDispatcherApplication(create_backend_app), config.request_log)
+    server = make_server(HOST, config.port, app, threaded=True, request_handler=MotoRequestHandler)
+    config.request_log.write_text("")
+
+    def stop(_signum, _frame):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    (config.state_dir / "localcloud.json").write_text(json.dumps({
+        "pid": os.getpid(), "endpoint": config.endpoint, "region": config.region,
+        "certificate": str(cert), "postgres_port": cluster.port,
+    }, indent=2))
+    config.pid_file.write_text(str(os.getpid()))
+    log.info("local cloud answering on %s", config.endpoint)
+    try:
+        server.serve_forever()
+    finally:
+        log.info("stopping: environments, PostgreSQL")
+        platform.reset()
+        cluster.stop()
+        clean_state(config)
+        log.info("stopped")

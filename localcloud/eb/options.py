@@ -1,0 +1,168 @@
+"""Option settings: the defaults EB reports, and the validation it applies.
+
+Settings are kept as {(namespace, option name, resource name or ""): value}.
+"""
+
+import re
+
+ENVIRONMENT = "aws:elasticbeanstalk:application:environment"
+SECRETS = "aws:elasticbeanstalk:application:environmentsecrets"
+PROCESS = "aws:elasticbeanstalk:environment:process:default"
+COMMAND = "aws:elasticbeanstalk:command"
+ASG = "aws:autoscaling:asg"
+ENV_NS = "aws:elasticbeanstalk:environment"
+
+# What DescribeConfigurationSettings reports for a load-balanced Docker environment created
+# through the API (a subset of EB's list: the options the collection and its tests read).
+DEFAULTS = {
+    (ASG, "MinSize"): "1",
+    (ASG, "MaxSize"): "4",
+    (ASG, "Availability Zones"): "Any",
+    (ASG, "Cooldown"): "360",
+    ("aws:autoscaling:launchconfiguration", "DisableIMDSv1"): "true",
+    ("aws:autoscaling:launchconfiguration", "IamInstanceProfile"): "",
+    ("aws:autoscaling:launchconfiguration", "SecurityGroups"): "",
+    ("aws:autoscaling:launchconfiguration", "RootVolumeType"): "",
+    ("aws:autoscaling:updatepolicy:rollingupdate", "RollingUpdateEnabled"): "false",
+    ("aws:autoscaling:updatepolicy:rollingupdate", "RollingUpdateType"): "Time",
+    ("aws:autoscaling:updatepolicy:rollingupdate", "MaxBatchSize"): "1",
+    ("aws:ec2:instances", "InstanceTypes"): "t3.micro, t3.small",
+    (ENV_NS, "EnvironmentType"): "LoadBalanced",
+    (ENV_NS, "LoadBalancerType"): "classic",
+    (ENV_NS, "ServiceRole"): "",
+    (PROCESS, "HealthCheckPath"): "/",
+    (PROCESS, "HealthCheckInterval"): "15",
+    (PROCESS, "HealthCheckTimeout"): "5",
+    (PROCESS, "HealthyThresholdCount"): "3",
+    (PROCESS, "UnhealthyThresholdCount"): "5",
+    (PROCESS, "MatcherHTTPCode"): "200",
+    (PROCESS, "Port"): "80",
+    (PROCESS, "Protocol"): "HTTP",
+    (PROCESS, "DeregistrationDelay"): "20",
+    (PROCESS, "StickinessEnabled"): "false",
+    (COMMAND, "DeploymentPolicy"): "AllAtOnce",
+    (COMMAND, "BatchSizeType"): "Percentage",
+    (COMMAND, "BatchSize"): "100",
+    (COMMAND, "Timeout"): "600",
+    (COMMAND, "IgnoreHealthCheck"): "false",
+    ("aws:elasticbeanstalk:healthreporting:system", "SystemType"): "basic",
+    ("aws:elasticbeanstalk:cloudwatch:logs", "StreamLogs"): "false",
+    ("aws:elasticbeanstalk:cloudwatch:logs", "DeleteOnTerminate"): "false",
+    ("aws:elasticbeanstalk:cloudwatch:logs", "RetentionInDays"): "7",
+    ("aws:elasticbeanstalk:managedactions", "ManagedActionsEnabled"): "false",
+    ("aws:elasticbeanstalk:xray", "XRayEnabled"): "false",
+}
+
+# Namespaces whose option names are free (environment properties, listener names...).
+FREE_NAMESPACES = (ENVIRONMENT, SECRETS)
+PATTERN_NAMESPACES = (
+    re.compile(r"^aws:elbv2:listener:(default|\d+)$"),
+    re.compile(r"^aws:elbv2:listenerrule:[A-Za-z0-9_-]+$"),
+    re.compile(r"^aws:elasticbeanstalk:environment:process:[A-Za-z0-9_-]+$"),
+    re.compile(r"^aws:elb:listener(:\d+)?$"),
+)
+EXTRA_OPTIONS = {
+    "aws:autoscaling:launchconfiguration": {"InstanceType", "EC2KeyName", "ImageId", "MonitoringInterval", "RootVolumeSize", "SSHSourceRestriction", "DisableDefaultEC2SecurityGroup"},
+    "aws:ec2:vpc": {"VPCId", "Subnets", "ELBSubnets", "ELBScheme", "AssociatePublicIpAddress", "DBSubnets"},
+    "aws:elbv2:loadbalancer": {"SecurityGroups", "ManagedSecurityGroup", "AccessLogsS3Enabled", "AccessLogsS3Bucket", "AccessLogsS3Prefix", "IdleTimeout", "SharedLoadBalancer"},
+    "aws:autoscaling:trigger": {"MeasureName", "Statistic", "Unit", "Period", "BreachDuration", "UpperThreshold", "UpperBreachScaleIncrement", "LowerThreshold", "LowerBreachScaleIncrement", "EvaluationPeriods"},
+    "aws:elasticbeanstalk:healthreporting:system": {"ConfigDocument", "EnhancedHealthAuthEnabled", "HealthCheckSuccessThreshold"},
+    "aws:elasticbeanstalk:managedactions": {"PreferredStartTime", "ServiceRoleForManagedUpdates"},
+    "aws:elasticbeanstalk:managedactions:platformupdate": {"UpdateLevel", "InstanceRefreshEnabled"},
+    "aws:elasticbeanstalk:cloudwatch:logs:health": {"HealthStreamingEnabled", "DeleteOnTerminate", "RetentionInDays"},
+    "aws:elasticbeanstalk:environment:proxy": {"ProxyServer"},
+    "aws:elasticbeanstalk:hostmanager": {"LogPublicationControl"},
+    "aws:elasticbeanstalk:sns:topics": {"Notification Endpoint", "Notification Protocol", "Notification Topic ARN", "Notification Topic Name"},
+    "aws:ec2:instances": {"EnableSpot", "SpotFleetOnDemandBase", "SpotFleetOnDemandAboveBasePercentage", "SpotMaxPrice", "SupportedArchitectures"},
+    "aws:autoscaling:updatepolicy:rollingupdate": {"MinInstancesInService", "PauseTime", "Timeout"},
+    "aws:elasticbeanstalk:application": {"Application Healthcheck URL"},
+}
+PROCESS_OPTIONS = {option for (namespace, option) in DEFAULTS if namespace == PROCESS}
+LISTENER_OPTIONS = {"ListenerEnabled", "Protocol", "DefaultProcess", "Rules", "SSLCertificateArns", "SSLPolicy"}
+INTEGER_OPTIONS = {
+    (ASG, "MinSize"): (0, 10000), (ASG, "MaxSize"): (1, 10000),
+    (COMMAND, "Timeout"): (1, 3600), (COMMAND, "BatchSize"): (1, 10000),
+}
+CHOICES = {
+    (ENV_NS, "LoadBalancerType"): ("classic", "application", "network"),
+    (ENV_NS, "EnvironmentType"): ("LoadBalanced", "SingleInstance"),
+    (COMMAND, "DeploymentPolicy"): ("AllAtOnce", "Rolling", "RollingWithAdditionalBatch", "Immutable", "TrafficSplitting"),
+    (COMMAND, "BatchSizeType"): ("Percentage", "Fixed"),
+    ("aws:elasticbeanstalk:healthreporting:system", "SystemType"): ("basic", "enhanced"),
+}
+BOOLEAN_OPTIONS = {key for key, value in DEFAULTS.items() if value in ("true", "false")}
+# Options EB refuses to change once the environment exists.
+IMMUTABLE = {(ENV_NS, "LoadBalancerType")}
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+
+
+class OptionError(ValueError):
+    pass
+
+
+def known(namespace, option):
+    if namespace in FREE_NAMESPACES:
+        return bool(option)
+    if (namespace, option) in DEFAULTS or option in EXTRA_OPTIONS.get(namespace, ()):
+        return True
+    if namespace.startswith("aws:elasticbeanstalk:environment:process:"):
+        return option in PROCESS_OPTIONS
+    if namespace.startswith("aws:elbv2:listener:"):
+        return option in LISTENER_OPTIONS
+    return any(pattern.match(namespace) for pattern in PATTERN_NAMESPACES)
+
+
+def key_of(item):
+    return (item.get("Namespace") or "", item.get("OptionName") or "", item.get("ResourceName") or "")
+
+
+def _invalid_value(value, namespace, option, reason):
+    return OptionError("Invalid option value: '%s' (Namespace: '%s', OptionName: '%s'): %s" % (value, namespace, option, reason))
+
+
+def validate(settings, current=None):
+    """Checks a full settings dict (after merging a request); raises OptionError."""
+    for (namespace, option, _resource), value in settings.items():
+        if not known(namespace, option):
+            raise OptionError("Invalid option specification (Namespace: '%s', OptionName: '%s'): Unknown configuration setting." % (namespace, option))
+        if namespace in FREE_NAMESPACES and not ENV_NAME.match(option):
+            raise OptionError("Environment variable names can contain only letters, numbers, '_', '.' and '-' (OptionName: '%s')." % option)
+        if (namespace, option) in INTEGER_OPTIONS:
+            low, high = INTEGER_OPTIONS[(namespace, option)]
+            if not re.fullmatch(r"\d+", value or "") or not low <= int(value) <= high:
+                raise _invalid_value(value, namespace, option, "Value is not an integer between %d and %d." % (low, high))
+        if (namespace, option) in BOOLEAN_OPTIONS and (value or "").lower() not in ("true", "false"):
+            raise _invalid_value(value, namespace, option, "Value must be true or false.")
+        if (namespace, option) in CHOICES and value not in CHOICES[(namespace, option)]:
+            raise _invalid_value(value, namespace, option, "Value is not one of %s." % ", ".join(CHOICES[(namespace, option)]))
+    low, high = int(effective(settings, ASG, "MinSize")), int(effective(settings, ASG, "MaxSize"))
+    if low > high:
+        raise OptionError("Configuration validation exception: MinSize (%d) must be less than or equal to MaxSize (%d)." % (low, high))
+    for namespace, option in IMMUTABLE:
+        if current is not None and effective(settings, namespace, option) != effective(current, namespace, option):
+            raise OptionError(
+                "Configuration validation exception: Invalid option specification (Namespace: '%s', OptionName: '%s'): "
+                "You can't change the load balancer type of a running environment." % (namespace, option)
+            )
+
+
+def effective(settings, namespace, option, resource=""):
+    return settings.get((namespace, option, resource), DEFAULTS.get((namespace, option), ""))
+
+
+def described(settings):
+    """The full list DescribeConfigurationSettings returns: defaults overlaid with settings."""
+    merged = {(namespace, option, ""): value for (namespace, option), value in DEFAULTS.items()}
+    merged.update(settings)
+    return [
+        dict({"Namespace": namespace, "OptionName": option, "Value": value}, **({"ResourceName": resource} if resource else {}))
+        for (namespace, option, resource), value in sorted(merged.items())
+    ]
+
+
+def environment_properties(settings):
+    return {option: value for (namespace, option, _r), value in settings.items() if namespace == ENVIRONMENT}
+
+
+def secret_references(settings):
+    return {option: value for (namespace, option, _r), value in settings.items() if namespace == SECRETS}

@@ -1,0 +1,94 @@
+"""The throwaway PostgreSQL cluster that stands in for RDS (initdb in the state folder).
+
+PostgreSQL refuses to run as root: as root the cluster belongs to the `postgres` account.
+Local connections over the socket are trusted (the harness administers the cluster); TCP on
+127.0.0.1 needs a password (scram-sha-256), as an RDS endpoint does.
+"""
+
+import glob
+import shutil
+from pathlib import Path
+
+from localcloud.config import HOST
+from localcloud.procs import as_user, is_root, run, service_user
+
+
+def pg_bin(name):
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/" + name))
+    if not found:
+        raise RuntimeError("PostgreSQL is not installed (`make setup` installs it from Debian's packages)")
+    return found[-1]
+
+
+def quote_ident(name):
+    return '"%s"' % name.replace('"', '""')
+
+
+def quote_literal(value):
+    return "'%s'" % value.replace("'", "''")
+
+
+class Cluster:
+    def __init__(self, root, port):
+        self.root = Path(root)
+        self.data = self.root / "data"
+        self.port = port
+        self.user = service_user("postgres")
+
+    def _run(self, *command):
+        return run(as_user(self.user, command))
+
+    def start(self):
+        self.root.mkdir(parents=True, exist_ok=True)
+        if is_root():
+            shutil.chown(self.root, user=self.user)
+        if not (self.data / "PG_VERSION").exists():
+            shutil.rmtree(self.data, ignore_errors=True)
+            self._run(pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-E", "UTF8",
+                      "--auth-local=trust", "--auth-host=scram-sha-256")
+        options = "-p %d -k %s -c listen_addresses=%s -c fsync=off -c max_connections=200" % (self.port, self.root, HOST)
+        self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "postgresql.log"), "-w", "-t", "30", "start")
+        return self
+
+    def running(self):
+        return (self.data / "postmaster.pid").exists()
+
+    def stop(self, mode="fast"):
+        if self.running():
+            self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "30", "stop")
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def sql(self, statement, database="postgres"):
+        return self._run(
+            pg_bin("psql"), "-h", str(self.root), "-p", str(self.port), "-U", "postgres", "-d", database,
+            "-v", "ON_ERROR_STOP=1", "-Atc", statement,
+        ).stdout
+
+    def ensure_database(self, name, owner, password):
+        """The database and its owner exist, the owner with this password."""
+        exists = self.sql("SELECT 1 FROM pg_roles WHERE rolname = %s" % quote_literal(owner)).strip()
+        verb = "ALTER" if exists else "CREATE"
+        self.sql("%s ROLE %s LOGIN PASSWORD %s" % (verb, quote_ident(owner), quote_literal(password)))
+        if name != "postgres" and not self.sql("SELECT 1 FROM pg_database WHERE datname = %s" % quote_literal(name)).strip():
+            self.sql("CREATE DATABASE %s OWNER %s" % (quote_ident(name), quote_ident(owner)))
+
+    def set_password(self, owner, password):
+        self.sql("ALTER ROLE %s PASSWORD %s" % (quote_ident(owner), quote_literal(password)))
+
+    def drop_database(self, name, owner=None):
+        if name:
+            self.sql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(name))
+        if owner:
+            self.sql("DROP ROLE IF EXISTS %s" % quote_ident(owner))
+
+    def drop_everything(self):
+        """Drops every database and role a test made: the reset between scenarios."""
+        names = self.sql("SELECT datname FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1')").split()
+        for name in names:
+            self.sql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(name))
+        roles = self.sql("SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' AND rolname <> 'postgres'").split()
+        for role in roles:
+            self.sql("DROP ROLE IF EXISTS %s" % quote_ident(role))
