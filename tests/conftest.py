@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,23 @@ def rendered_bundle(tmp_path_factory):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return {"zip": workdir / "build" / "bundle.zip", "source": workdir / "build" / "source", "users": users}
+
+
+@pytest.fixture(scope="session")
+def local_cloud():
+    """The local cloud, on its own ports and state folder, for the whole session."""
+    from support.cloud import LocalCloud, free_port  # pylint: disable=import-outside-toplevel
+
+    if not Path("/usr/lib/postgresql").is_dir() or not shutil.which("nginx"):
+        pytest.skip("nginx and PostgreSQL are installed by `make setup`")
+    cloud = LocalCloud(ROOT / ".state" / "localcloud-test", free_port(), "21000-21999")
+    cloud.cli("start")
+    yield cloud
+    cloud.cli("stop")
+
+
+@pytest.fixture
+def cloud(local_cloud):
+    """The local cloud, reset: no resource and no environment from an earlier test."""
+    local_cloud.reset()
+    return local_cloud

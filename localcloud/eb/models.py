@@ -55,6 +55,13 @@ def now():
     return datetime.now(timezone.utc)
 
 
+def aware(moment):
+    """Request timestamps arrive naive (UTC); ours are aware."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment
+
+
 def make_arn(region, account, kind, path):
     return "arn:aws:elasticbeanstalk:%s:%s:%s/%s" % (region, account, kind, path)
 
@@ -499,7 +506,7 @@ class LocalEBBackend(BaseBackend):
         ids = params.get("EnvironmentIds") or []
         include_deleted = params.get("IncludeDeleted")
         include_deleted = True if include_deleted is None else include_deleted
-        back_to = params.get("IncludedDeletedBackTo")
+        back_to = aware(params.get("IncludedDeletedBackTo"))
         with self.lock:
             result = []
             for env in self.environments:
@@ -572,9 +579,9 @@ class LocalEBBackend(BaseBackend):
                     continue
                 if env_id and event["_env_id"] != env_id:
                     continue
-                if params.get("StartTime") and event["EventDate"] < params["StartTime"]:
+                if params.get("StartTime") and event["EventDate"] < aware(params["StartTime"]):
                     continue
-                if params.get("EndTime") and event["EventDate"] >= params["EndTime"]:
+                if params.get("EndTime") and event["EventDate"] >= aware(params["EndTime"]):
                     continue
                 selected.append({key: value for key, value in event.items() if not key.startswith("_")})
             return selected

@@ -1,0 +1,240 @@
+"""The emulated Elastic Beanstalk API, driven with boto3 as AWS documents it.
+
+These tests need no running instance: environments without a version start nothing, and
+application versions are checked against what lies in the emulated S3.
+"""
+
+import time
+
+import botocore.exceptions
+import pytest
+
+from support.cloud import toy_bundle, wait_for, wait_ready
+
+BRANCH = "Docker running on 64bit Amazon Linux 2023"
+ASG = "aws:autoscaling:asg"
+
+
+def error_of(call, **kwargs):
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        call(**kwargs)
+    return caught.value.response["Error"]
+
+
+@pytest.fixture
+def eb(cloud):
+    client = cloud.client("elasticbeanstalk")
+    client.create_application(ApplicationName="app")
+    return client
+
+
+@pytest.fixture
+def bundles(cloud):
+    s3 = cloud.client("s3")
+    s3.create_bucket(Bucket="bundles")
+    s3.put_object(Bucket="bundles", Key="good.zip", Body=toy_bundle())
+    s3.put_object(Bucket="bundles", Key="not-a-zip.zip", Body=b"this is not a zip file")
+    s3.put_object(Bucket="bundles", Key="no-dockerfile.zip", Body=toy_bundle(omit=("Dockerfile",)))
+    return s3
+
+
+def platform_arn(eb):
+    return eb.list_platform_versions(Filters=[
+        {"Type": "PlatformBranchName", "Operator": "=", "Values": [BRANCH]},
+        {"Type": "PlatformLifecycleState", "Operator": "=", "Values": ["Recommended"]},
+    ])["PlatformSummaryList"][0]["PlatformArn"]
+
+
+def create_env(eb, name="env-one", **kwargs):
+    kwargs.setdefault("PlatformArn", platform_arn(eb))
+    return eb.create_environment(ApplicationName="app", EnvironmentName=name, **kwargs)
+
+
+def test_applications_update_and_filter_by_name(eb):
+    eb.create_application(ApplicationName="other", Description="first")
+    assert [app["ApplicationName"] for app in eb.describe_applications(ApplicationNames=["other"])["Applications"]] == ["other"]
+    assert eb.update_application(ApplicationName="other", Description="second")["Application"]["Description"] == "second"
+    assert eb.describe_applications(ApplicationNames=["other"])["Applications"][0]["Description"] == "second"
+    assert error_of(eb.create_application, ApplicationName="other")["Code"] == "InvalidParameterValue"
+    eb.delete_application(ApplicationName="other")
+    assert eb.describe_applications(ApplicationNames=["other"])["Applications"] == []
+
+
+def test_platform_branch_lists_one_recommended_version(eb):
+    every = eb.list_platform_versions(Filters=[{"Type": "PlatformBranchName", "Operator": "=", "Values": [BRANCH]}])["PlatformSummaryList"]
+    assert len(every) >= 2
+    recommended = [summary for summary in every if summary["PlatformLifecycleState"] == "Recommended"]
+    assert len(recommended) == 1 and recommended[0]["PlatformArn"].startswith("arn:aws:elasticbeanstalk:us-east-1::platform/" + BRANCH + "/")
+    assert eb.list_platform_versions(Filters=[{"Type": "PlatformBranchName", "Operator": "=", "Values": ["Tomcat"]}])["PlatformSummaryList"] == []
+    newer = eb.list_platform_versions(Filters=[{"Type": "PlatformVersion", "Operator": ">", "Values": [every[0]["PlatformVersion"]]}])
+    assert every[0]["PlatformVersion"] not in [summary["PlatformVersion"] for summary in newer["PlatformSummaryList"]]
+    described = eb.describe_platform_version(PlatformArn=recommended[0]["PlatformArn"])["PlatformDescription"]
+    assert described["SolutionStackName"] in eb.list_available_solution_stacks()["SolutionStacks"]
+
+
+def test_version_is_processed_when_the_bundle_is_a_docker_zip(eb, bundles):
+    created = eb.create_application_version(ApplicationName="app", VersionLabel="v1", Process=True,
+                                            SourceBundle={"S3Bucket": "bundles", "S3Key": "good.zip"})["ApplicationVersion"]
+    assert created["Status"] == "Processing"
+    assert wait_for(lambda: eb.describe_application_versions(ApplicationName="app", VersionLabels=["v1"])["ApplicationVersions"][0]["Status"] == "Processed", 10, 0.2)
+    assert "v1" in eb.describe_applications(ApplicationNames=["app"])["Applications"][0]["Versions"]
+
+
+@pytest.mark.parametrize("key, reason", [("not-a-zip.zip", "not a valid ZIP"), ("no-dockerfile.zip", "no Dockerfile")])
+def test_version_fails_with_the_reason_for_a_bad_bundle(eb, bundles, key, reason):
+    eb.create_application_version(ApplicationName="app", VersionLabel="bad", Process=True, SourceBundle={"S3Bucket": "bundles", "S3Key": key})
+    status = lambda: eb.describe_application_versions(ApplicationName="app", VersionLabels=["bad"])["ApplicationVersions"][0]["Status"]
+    assert wait_for(lambda: status() != "Processing", 10, 0.2) and status() == "Failed"
+    errors = eb.describe_events(ApplicationName="app", VersionLabel="bad", Severity="ERROR")["Events"]
+    assert errors and reason in errors[0]["Message"]
+    # A failed version can't be deployed.
+    assert error_of(create_env, eb=eb, VersionLabel="bad")["Code"] == "InvalidParameterValue"
+
+
+def test_version_errors(eb, bundles):
+    source = {"S3Bucket": "bundles", "S3Key": "good.zip"}
+    eb.create_application_version(ApplicationName="app", VersionLabel="v1", SourceBundle=source)
+    duplicate = error_of(eb.create_application_version, ApplicationName="app", VersionLabel="v1", SourceBundle=source)
+    assert duplicate["Code"] == "InvalidParameterValue" and "already exists" in duplicate["Message"]
+    missing = error_of(eb.create_application_version, ApplicationName="app", VersionLabel="v2", SourceBundle={"S3Bucket": "bundles", "S3Key": "nope.zip"})
+    assert missing["Code"] == "InvalidParameterCombination" and "Unable to download from S3" in missing["Message"]
+    no_app = error_of(eb.create_application_version, ApplicationName="ghost", VersionLabel="v1", SourceBundle=source)
+    assert "No Application named 'ghost'" in no_app["Message"]
+    # Without Process the version is not checked, as on AWS.
+    assert eb.describe_application_versions(ApplicationName="app", VersionLabels=["v1"])["ApplicationVersions"][0]["Status"] == "Unprocessed"
+
+
+def test_version_in_use_cannot_be_deleted(eb, bundles, cloud):
+    eb.create_application_version(ApplicationName="app", VersionLabel="v1", Process=True, SourceBundle={"S3Bucket": "bundles", "S3Key": "good.zip"})
+    eb.create_application_version(ApplicationName="app", VersionLabel="v2", SourceBundle={"S3Bucket": "bundles", "S3Key": "good.zip"})
+    wait_for(lambda: eb.describe_application_versions(ApplicationName="app", VersionLabels=["v1"])["ApplicationVersions"][0]["Status"] == "Processed", 10, 0.2)
+    create_env(eb, VersionLabel="v1")
+    wait_ready(eb, "env-one")
+    refused = error_of(eb.delete_application_version, ApplicationName="app", VersionLabel="v1")
+    assert refused["Code"] == "InvalidParameterValue" and "env-one" in refused["Message"]
+    eb.delete_application_version(ApplicationName="app", VersionLabel="v2")
+    assert [v["VersionLabel"] for v in eb.describe_application_versions(ApplicationName="app")["ApplicationVersions"]] == ["v1"]
+
+
+def test_environment_lifecycle_ids_cname_and_filters(eb):
+    created = create_env(eb, CNAMEPrefix="my-prefix", Tags=[{"Key": "team", "Value": "ml"}])
+    assert created["Status"] == "Launching" and created["Health"] == "Grey"
+    assert created["EnvironmentId"].startswith("e-") and len(created["EnvironmentId"]) == 12
+    ready = wait_ready(eb, "env-one")
+    assert ready["CNAME"].startswith("127.0.0.1:")
+    assert eb.describe_environments(EnvironmentIds=[created["EnvironmentId"]])["Environments"][0]["EnvironmentName"] == "env-one"
+    assert eb.describe_environments(EnvironmentNames=["other"])["Environments"] == []
+    assert eb.describe_environments(ApplicationName="ghost")["Environments"] == []
+    assert not eb.check_dns_availability(CNAMEPrefix="my-prefix")["Available"]
+    free = eb.check_dns_availability(CNAMEPrefix="free-prefix")
+    assert free["Available"] and free["FullyQualifiedCNAME"] == "free-prefix.us-east-1.elasticbeanstalk.com"
+    assert error_of(eb.check_dns_availability, CNAMEPrefix="bad_prefix")["Code"] == "InvalidParameterValue"
+    taken = error_of(create_env, eb=eb, name="env-two", CNAMEPrefix="my-prefix")
+    assert "is not available" in taken["Message"]
+
+    tags = {tag["Key"]: tag["Value"] for tag in eb.list_tags_for_resource(ResourceArn=ready["EnvironmentArn"])["ResourceTags"]}
+    assert tags == {"team": "ml", "Name": "env-one", "elasticbeanstalk:environment-name": "env-one", "elasticbeanstalk:environment-id": ready["EnvironmentId"]}
+    eb.update_tags_for_resource(ResourceArn=ready["EnvironmentArn"], TagsToAdd=[{"Key": "cost", "Value": "1"}], TagsToRemove=["team"])
+    tags = {tag["Key"] for tag in eb.list_tags_for_resource(ResourceArn=ready["EnvironmentArn"])["ResourceTags"]}
+    assert "cost" in tags and "team" not in tags
+    reserved = error_of(eb.update_tags_for_resource, ResourceArn=ready["EnvironmentArn"], TagsToAdd=[{"Key": "elasticbeanstalk:x", "Value": "1"}])
+    assert reserved["Code"] == "InvalidParameterValue"
+
+    terminating = eb.terminate_environment(EnvironmentName="env-one")
+    assert terminating["Status"] == "Terminating"
+    wait_for(lambda: eb.describe_environments(EnvironmentNames=["env-one"])["Environments"][0]["Status"] == "Terminated", 30, 0.2)
+    assert eb.describe_environments(EnvironmentNames=["env-one"], IncludeDeleted=False)["Environments"] == []
+    gone = error_of(eb.terminate_environment, EnvironmentName="env-one")
+    assert "No Environment found" in gone["Message"]
+    # The name and the CNAME prefix are free again.
+    assert eb.check_dns_availability(CNAMEPrefix="my-prefix")["Available"]
+    create_env(eb)
+
+
+def test_environment_errors(eb):
+    arn = platform_arn(eb)
+    cases = [
+        (dict(EnvironmentName="bad_name!"), "EnvironmentName"),
+        (dict(EnvironmentName="-leading"), "EnvironmentName"),
+        (dict(EnvironmentName="env-one", PlatformArn=arn.replace(BRANCH, "Tomcat 9")), "No Platform named"),
+        (dict(EnvironmentName="env-one", PlatformArn=None, SolutionStackName="64bit Amazon Linux 2 v9 running Cobol"), "No Solution Stack"),
+        (dict(EnvironmentName="env-one", VersionLabel="ghost"), "No Application Version named 'ghost'"),
+        (dict(EnvironmentName="env-one", OptionSettings=[{"Namespace": ASG, "OptionName": "MinSize", "Value": "5"},
+                                                         {"Namespace": ASG, "OptionName": "MaxSize", "Value": "2"}]), "MinSize (5) must be less than or equal to MaxSize (2)"),
+        (dict(EnvironmentName="env-one", OptionSettings=[{"Namespace": ASG, "OptionName": "MinSize", "Value": "two"}]), "Value is not an integer"),
+        (dict(EnvironmentName="env-one", OptionSettings=[{"Namespace": "aws:nothing", "OptionName": "X", "Value": "1"}]), "Unknown configuration setting"),
+        (dict(EnvironmentName="env-one", OptionSettings=[{"Namespace": "aws:elasticbeanstalk:command", "OptionName": "DeploymentPolicy", "Value": "Sometimes"}]), "Value is not one of"),
+    ]
+    for params, message in cases:
+        params = dict(params)
+        platform = params.pop("PlatformArn", arn)
+        if platform:
+            params["PlatformArn"] = platform
+        error = error_of(eb.create_environment, ApplicationName="app", **params)
+        assert error["Code"] == "InvalidParameterValue" and message in error["Message"], (params, error)
+    assert eb.describe_environments()["Environments"] == []
+    assert "No Application named 'ghost'" in error_of(eb.create_environment, ApplicationName="ghost", EnvironmentName="env-one", PlatformArn=arn)["Message"]
+
+
+def test_settings_are_kept_reported_with_defaults_and_checked_on_update(eb):
+    create_env(eb, OptionSettings=[
+        {"Namespace": "aws:elasticbeanstalk:environment", "OptionName": "LoadBalancerType", "Value": "application"},
+        {"Namespace": "aws:elasticbeanstalk:application:environment", "OptionName": "GREETING", "Value": "hello"},
+    ])
+    wait_ready(eb, "env-one")
+
+    def settings():
+        sets = eb.describe_configuration_settings(ApplicationName="app", EnvironmentName="env-one")["ConfigurationSettings"]
+        assert [s["DeploymentStatus"] for s in sets] == ["deployed"]
+        return {(o["Namespace"], o["OptionName"]): o["Value"] for o in sets[0]["OptionSettings"]}
+
+    first = settings()
+    assert first[("aws:elasticbeanstalk:environment", "LoadBalancerType")] == "application"
+    assert first[("aws:elasticbeanstalk:application:environment", "GREETING")] == "hello"
+    assert first[(ASG, "MinSize")] == "1" and first[(ASG, "MaxSize")] == "4"  # EB's defaults
+    assert first[("aws:elasticbeanstalk:command", "DeploymentPolicy")] == "AllAtOnce"
+
+    immutable = error_of(eb.update_environment, EnvironmentName="env-one", OptionSettings=[
+        {"Namespace": "aws:elasticbeanstalk:environment", "OptionName": "LoadBalancerType", "Value": "network"}])
+    assert "load balancer type" in immutable["Message"]
+    too_big = error_of(eb.update_environment, EnvironmentName="env-one", OptionSettings=[{"Namespace": ASG, "OptionName": "MinSize", "Value": "7"}])
+    assert "MinSize (7)" in too_big["Message"]
+    assert settings() == first
+
+    updated = eb.update_environment(EnvironmentName="env-one", OptionSettings=[{"Namespace": ASG, "OptionName": "MaxSize", "Value": "6"}],
+                                    OptionsToRemove=[{"Namespace": "aws:elasticbeanstalk:application:environment", "OptionName": "GREETING"}])
+    assert updated["Status"] == "Updating"
+    wait_ready(eb, "env-one")
+    second = settings()
+    assert second[(ASG, "MaxSize")] == "6"
+    assert ("aws:elasticbeanstalk:application:environment", "GREETING") not in second
+
+
+def test_events_filter_by_request_severity_and_time(eb):
+    before = time.time()
+    created = create_env(eb)
+    request_id = created["ResponseMetadata"]["RequestId"]
+    wait_ready(eb, "env-one")
+    updated = eb.update_environment(EnvironmentName="env-one", OptionSettings=[{"Namespace": ASG, "OptionName": "MaxSize", "Value": "3"}])
+    wait_ready(eb, "env-one")
+    mine = eb.describe_events(RequestId=request_id)["Events"]
+    assert mine and all(event["RequestId"] == request_id for event in mine)
+    assert [event["Message"] for event in mine][-1] == "createEnvironment is starting."
+    assert "Successfully launched environment: env-one" in [event["Message"] for event in mine]
+    update_events = eb.describe_events(RequestId=updated["ResponseMetadata"]["RequestId"])["Events"]
+    assert update_events[0]["Message"] == "Environment update completed successfully."
+    assert eb.describe_events(EnvironmentName="env-one", Severity="ERROR")["Events"] == []
+    newest_first = eb.describe_events(EnvironmentName="env-one")["Events"]
+    assert [e["EventDate"] for e in newest_first] == sorted((e["EventDate"] for e in newest_first), reverse=True)
+    later = newest_first[0]["EventDate"]
+    assert all(e["EventDate"] >= later for e in eb.describe_events(EnvironmentName="env-one", StartTime=later)["Events"])
+    assert newest_first[-1]["EventDate"].timestamp() >= before - 1
+    assert len(eb.describe_events(EnvironmentName="env-one", MaxRecords=2)["Events"]) == 2
+
+
+def test_reset_forgets_everything(cloud, eb):
+    create_env(eb)
+    wait_ready(eb, "env-one")
+    cloud.reset()
+    assert eb.describe_applications()["Applications"] == []
+    assert eb.describe_environments()["Environments"] == []

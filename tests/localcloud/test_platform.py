@@ -1,0 +1,267 @@
+"""The local platform runs bundles the way EB's Docker platform would, on this machine.
+
+A small bundle (tests/support/cloud.py) serves JSON about itself: its version, the
+forwarded headers it sees and some of its environment.
+"""
+
+import json
+import ssl
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from support.cloud import events, toy_bundle, wait_for, wait_ready
+
+ENV_NS = "aws:elasticbeanstalk:application:environment"
+PROCESS = "aws:elasticbeanstalk:environment:process:default"
+COMMAND = "aws:elasticbeanstalk:command"
+ASG = "aws:autoscaling:asg"
+INSECURE = ssl._create_unverified_context()  # the front door's certificate is self-signed
+
+
+def option(namespace, name, value):
+    return {"Namespace": namespace, "OptionName": name, "Value": value}
+
+
+def get(url, timeout=10):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout, context=INSECURE) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+class Toy:
+    """Puts bundles in S3 as application versions and runs environments of them."""
+
+    def __init__(self, cloud):
+        self.cloud = cloud
+        self.eb = cloud.client("elasticbeanstalk")
+        self.s3 = cloud.client("s3")
+        self.s3.create_bucket(Bucket="bundles")
+        self.eb.create_application(ApplicationName="toy")
+        self.platform = self.eb.list_platform_versions()["PlatformSummaryList"][-1]["PlatformArn"]
+
+    def version(self, label, **kwargs):
+        self.s3.put_object(Bucket="bundles", Key=label + ".zip", Body=toy_bundle(label, **kwargs))
+        self.eb.create_application_version(ApplicationName="toy", VersionLabel=label, Process=True,
+                                           SourceBundle={"S3Bucket": "bundles", "S3Key": label + ".zip"})
+        wait_for(lambda: self.eb.describe_application_versions(ApplicationName="toy", VersionLabels=[label])["ApplicationVersions"][0]["Status"] == "Processed", 10, 0.2)
+        return label
+
+    def launch(self, name, label, settings=(), instances=1):
+        settings = [option(ASG, "MinSize", str(instances)), option(PROCESS, "HealthCheckPath", "/health")] + list(settings)
+        created = self.eb.create_environment(ApplicationName="toy", EnvironmentName=name, PlatformArn=self.platform,
+                                             VersionLabel=label, OptionSettings=settings)
+        return created, wait_ready(self.eb, name)
+
+    def instance_dirs(self, env_id):
+        return sorted((self.cloud.state_dir / "envs" / env_id / "instances").iterdir())
+
+
+@pytest.fixture
+def toy(cloud):
+    return Toy(cloud)
+
+
+def test_bundle_runs_behind_nginx_and_the_front_door(toy):
+    label = toy.version("v1")
+    created, env = toy.launch("toy-env", label, [option(ENV_NS, "TOY_GREETING", "hello")], instances=2)
+    assert env["Health"] == "Green" and env["HealthStatus"] == "Ok" and env["VersionLabel"] == "v1"
+    https = "https://%s" % env["CNAME"]
+    status, headers, body = get(https + "/whoami")
+    answer = json.loads(body)
+    assert status == 200 and answer["version"] == "v1" and answer["greeting"] == "hello"
+    # The front door tells the app how the client came in, as an ALB does.
+    assert answer["proto"] == "https" and answer["port"] == env["CNAME"].split(":")[1]
+    assert json.loads(get("http://%s/whoami" % env["EndpointURL"])[2])["proto"] == "http"
+    # The bundle's server-level nginx snippet is in force on the instance's nginx.
+    assert headers["X-Toy-Snippet"] == "on"
+    # Its http-level snippet too: a body over 2 MB is refused by the instance's nginx.
+    request = urllib.request.Request(https + "/upload", data=b"x" * (3 * 1024 * 1024), method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, context=INSECURE, timeout=10)
+    assert refused.value.code == 413
+    # Both instances serve, each ran its predeploy hook, and the platform's stand-ins reached the app.
+    pids = {json.loads(get(https + "/whoami")[2])["pid"] for _ in range(20)}
+    assert len(pids) == 2
+    dirs = toy.instance_dirs(env["EnvironmentId"])
+    assert len(dirs) == 2 and all((d / "nginx" / "hook-ran").read_text().strip() == "predeploy" for d in dirs)
+    assert answer["endpoint"] == toy.cloud.endpoint
+    resources = toy.eb.describe_environment_resources(EnvironmentName="toy-env")["EnvironmentResources"]
+    assert sorted(i["Id"] for i in resources["Instances"]) == [d.name for d in dirs]
+    messages = [e["Message"] for e in events(toy.eb, "toy-env", RequestId=created["ResponseMetadata"]["RequestId"])]
+    assert messages[0] == "createEnvironment is starting." and messages[-1] == "Successfully launched environment: toy-env"
+
+
+def test_instances_of_a_new_environment_start_together(toy):
+    label = toy.version("v1")
+    _created, env = toy.launch("toy-env", label, [option(ENV_NS, "TOY_DELAY", "3")], instances=3)
+    starts = [d.joinpath("logs", "app.log").stat().st_ctime for d in toy.instance_dirs(env["EnvironmentId"])]
+    # Each app sleeps 3 s before it listens: started one after the other they would be >= 3 s apart.
+    assert len(starts) == 3 and max(starts) - min(starts) < 2.5
+
+
+def test_secrets_come_from_secrets_manager_and_rds_is_the_local_postgresql(toy):
+    import subprocess  # pylint: disable=import-outside-toplevel
+
+    secrets = toy.cloud.client("secretsmanager")
+    arn = secrets.create_secret(Name="toy/secret", SecretString="s3cr3t-value")["ARN"]
+    label = toy.version("v1")
+    _created, env = toy.launch("toy-env", label, [option("aws:elasticbeanstalk:application:environmentsecrets", "TOY_SECRET", arn)])
+    answer = json.loads(get("https://%s/" % env["CNAME"])[2])
+    import hashlib  # pylint: disable=import-outside-toplevel
+
+    assert answer["secret_sha256"] == hashlib.sha256(b"s3cr3t-value").hexdigest()
+    # The secret is in no option setting the API returns.
+    settings = toy.eb.describe_configuration_settings(ApplicationName="toy", EnvironmentName="toy-env")["ConfigurationSettings"][0]
+    assert "s3cr3t-value" not in json.dumps(settings, default=str)
+
+    rds = toy.cloud.client("rds")
+    endpoint = rds.create_db_instance(DBInstanceIdentifier="db", Engine="postgres", DBInstanceClass="db.t3.micro",
+                                      MasterUsername="owner", MasterUserPassword="Pg-pass-0001", DBName="appdb",
+                                      AllocatedStorage=20)["DBInstance"]["Endpoint"]
+    assert endpoint["Address"] == "127.0.0.1"
+    psql = sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"))[-1]
+
+    def query(password):
+        return subprocess.run([str(psql), "-h", "127.0.0.1", "-p", str(endpoint["Port"]), "-U", "owner", "-d", "appdb", "-Atc", "select current_user"],
+                              env={"PGPASSWORD": password, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=False)
+
+    assert query("Pg-pass-0001").stdout.strip() == "owner"
+    assert query("wrong").returncode != 0
+    rds.modify_db_instance(DBInstanceIdentifier="db", MasterUserPassword="Pg-pass-0002", ApplyImmediately=True)
+    assert query("Pg-pass-0001").returncode != 0 and query("Pg-pass-0002").stdout.strip() == "owner"
+    rds.delete_db_instance(DBInstanceIdentifier="db", SkipFinalSnapshot=True)
+    assert query("Pg-pass-0002").returncode != 0
+
+
+def test_a_bundle_that_exits_at_start_fails_with_its_log_in_error_events(toy):
+    label = toy.version("v1")
+    _created, env = toy.launch("toy-env", label, [option(ENV_NS, "TOY_MODE", "exit")])
+    assert env["Health"] == "Red"
+    errors = [e["Message"] for e in events(toy.eb, "toy-env", Severity="ERROR")]
+    assert any("failing on purpose" in message and "code 3" in message for message in errors), errors
+    assert "Create environment operation is complete, but with errors." in " ".join(errors)
+    assert get("https://%s/" % env["CNAME"])[0] == 503
+
+
+def test_an_app_that_never_answers_ends_red(toy):
+    label = toy.version("v1")
+    _created, env = toy.launch("toy-env", label, [option(ENV_NS, "TOY_MODE", "sleep"), option(COMMAND, "Timeout", "4")])
+    assert env["Health"] == "Red" and env["HealthStatus"] == "Severe"
+    errors = " ".join(e["Message"] for e in events(toy.eb, "toy-env", Severity="ERROR"))
+    assert "health check on /health did not pass within 4 seconds" in errors and "never listening" in errors
+
+
+def test_busy_environment_refuses_changes_until_ready(toy):
+    label = toy.version("v1")
+    toy.launch("toy-env", label)
+    toy.eb.update_environment(EnvironmentName="toy-env", OptionSettings=[option(ENV_NS, "TOY_DELAY", "2")])
+    for call in (lambda: toy.eb.update_environment(EnvironmentName="toy-env", OptionSettings=[option(ENV_NS, "X", "1")]),
+                 lambda: toy.eb.terminate_environment(EnvironmentName="toy-env")):
+        with pytest.raises(toy.eb.exceptions.ClientError) as busy:
+            call()
+        assert busy.value.response["Error"]["Message"] == "Environment named toy-env is in an invalid state for this operation. Must be Ready."
+    sets = toy.eb.describe_configuration_settings(ApplicationName="toy", EnvironmentName="toy-env")["ConfigurationSettings"]
+    assert sorted(s["DeploymentStatus"] for s in sets) == ["deployed", "pending"]
+    env = wait_ready(toy.eb, "toy-env")
+    assert env["Health"] == "Green"
+    # A configuration deployment runs the confighooks.
+    dirs = toy.instance_dirs(env["EnvironmentId"])
+    assert (dirs[0] / "nginx" / "hook-ran").read_text().strip() == "confighook"
+
+
+def test_rolling_update_keeps_serving(toy):
+    toy.version("v1")
+    toy.version("v2")
+    _created, env = toy.launch("toy-env", "v1", [option(COMMAND, "DeploymentPolicy", "Rolling"), option(COMMAND, "BatchSizeType", "Fixed"),
+                                                  option(COMMAND, "BatchSize", "1")], instances=2)
+    url = "https://%s/" % env["CNAME"]
+    seen, failures, stop = [], [], threading.Event()
+
+    def poll():
+        while not stop.is_set():
+            status, _headers, body = get(url, timeout=5)
+            if status == 200:
+                seen.append(json.loads(body)["version"])
+            else:
+                failures.append(status)
+            time.sleep(0.02)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        time.sleep(0.5)
+        toy.eb.update_environment(EnvironmentName="toy-env", VersionLabel="v2")
+        env = wait_ready(toy.eb, "toy-env")
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        poller.join()
+    assert env["VersionLabel"] == "v2" and env["Health"] == "Green"
+    assert failures == [] and len(seen) > 50
+    assert seen[0] == "v1" and seen[-1] == "v2"
+    batches = [e["Message"] for e in events(toy.eb, "toy-env") if e["Message"].startswith("Batch ")]
+    assert len(batches) == 2
+
+
+def test_scaling_and_a_crashed_app_is_restarted_and_routed_around(toy):
+    label = toy.version("v1")
+    _created, env = toy.launch("toy-env", label, instances=2)
+    url = "https://%s/" % env["CNAME"]
+    first = toy.instance_dirs(env["EnvironmentId"])[0]
+    pid = int((first / "app.pid").read_text())
+    import os, signal  # pylint: disable=import-outside-toplevel,multiple-imports
+
+    os.killpg(pid, signal.SIGKILL)
+    # As behind an ALB, requests routed to the dead app fail (502) until the health checks
+    # take it out or the platform has restarted it: within seconds, every request succeeds.
+    wait_for(lambda: all(get(url)[0] == 200 for _ in range(20)), 15)
+    wait_for(lambda: (first / "app.pid").exists() and int((first / "app.pid").read_text()) != pid, 30)
+    wait_for(lambda: any("the platform restarted it" in e["Message"] for e in events(toy.eb, "toy-env")), 10)
+    wait_for(lambda: len({json.loads(get(url)[2])["pid"] for _ in range(10)}) == 2, 30)
+
+    toy.eb.update_environment(EnvironmentName="toy-env", OptionSettings=[option(ASG, "MinSize", "3")])
+    env = wait_ready(toy.eb, "toy-env")
+    assert len(toy.instance_dirs(env["EnvironmentId"])) == 3 and env["Health"] == "Green"
+    toy.eb.update_environment(EnvironmentName="toy-env", OptionSettings=[option(ASG, "MinSize", "1")])
+    env = wait_ready(toy.eb, "toy-env")
+    assert len(toy.instance_dirs(env["EnvironmentId"])) == 1 and get(url)[0] == 200
+
+
+def test_terminate_stops_every_process_of_the_environment(toy):
+    label = toy.version("v1")
+    _created, env = toy.launch("toy-env", label, instances=2)
+    env_dir = toy.cloud.state_dir / "envs" / env["EnvironmentId"]
+    assert [p for p in toy.cloud.processes() if str(env_dir) in p[1]]
+    toy.eb.terminate_environment(EnvironmentName="toy-env")
+    wait_for(lambda: toy.eb.describe_environments(EnvironmentNames=["toy-env"])["Environments"][0]["Status"] == "Terminated", 60)
+    assert [p for p in toy.cloud.processes() if str(env_dir) in p[1]] == []
+    assert not env_dir.exists()
+    with pytest.raises(OSError):
+        urllib.request.urlopen("https://%s/" % env["CNAME"], context=INSECURE, timeout=3)
+
+
+def test_reset_stops_environments_and_drops_databases(toy):
+    label = toy.version("v1")
+    _created, env = toy.launch("toy-env", label)
+    rds = toy.cloud.client("rds")
+    rds.create_db_instance(DBInstanceIdentifier="db", Engine="postgres", DBInstanceClass="db.t3.micro",
+                           MasterUsername="owner", MasterUserPassword="Pg-pass-0001", DBName="appdb", AllocatedStorage=20)
+    began = time.monotonic()
+    toy.cloud.reset()
+    print("reset took %.2f s" % (time.monotonic() - began))
+    assert not (toy.cloud.state_dir / "envs" / env["EnvironmentId"]).exists()
+    assert [p for p in toy.cloud.processes() if "/envs/" in p[1]] == []
+    cluster = toy.cloud.info()["postgres_port"]
+    psql = sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"))[-1]
+    import subprocess  # pylint: disable=import-outside-toplevel
+
+    listing = subprocess.run(["runuser", "-u", "postgres", "--", str(psql), "-h", str(toy.cloud.state_dir / "postgres"), "-p", str(cluster),
+                              "-U", "postgres", "-Atc", "select datname from pg_database"], capture_output=True, text=True, check=True).stdout.split()
+    assert "appdb" not in listing

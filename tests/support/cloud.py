@@ -1,0 +1,166 @@
+"""The local cloud for tests: started once per session on its own ports and state folder."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+import io
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LocalCloud:
+    def __init__(self, state_dir, port, ports):
+        self.state_dir = Path(state_dir)
+        self.port = port
+        self.env = dict(os.environ, LOCALCLOUD_STATE_DIR=str(state_dir), LOCALCLOUD_PORT=str(port), LOCALCLOUD_PORTS=ports)
+        self.endpoint = "http://127.0.0.1:%d" % port
+
+    def cli(self, command, check=True):
+        result = subprocess.run([sys.executable, "-m", "localcloud", command], cwd=ROOT, env=self.env,
+                                capture_output=True, text=True, timeout=180, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError("localcloud %s failed:\n%s%s" % (command, result.stdout, result.stderr))
+        return result
+
+    def client(self, service):
+        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id="test", aws_secret_access_key="test")
+
+    def reset(self):
+        return self.cli("reset")
+
+    def info(self):
+        return json.loads((self.state_dir / "localcloud.json").read_text())
+
+    def requests(self):
+        path = self.state_dir / "requests.log"
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    def processes(self):
+        """Every process whose command line or cwd mentions the state folder."""
+        found = []
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                cwd = os.readlink(proc / "cwd")
+            except OSError:
+                continue
+            if str(self.state_dir) in cmdline or cwd.startswith(str(self.state_dir)):
+                found.append((int(proc.name), cmdline))
+        return found
+
+
+def wait_for(predicate, timeout=120, interval=0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("timed out after %d s" % timeout)
+
+
+def wait_ready(eb, name, timeout=300):
+    def ready():
+        found = eb.describe_environments(EnvironmentNames=[name], IncludeDeleted=False)["Environments"]
+        return found[0] if found and found[0]["Status"] == "Ready" else None
+
+    return wait_for(ready, timeout)
+
+
+def events(eb, name, **filters):
+    return [event for event in reversed(eb.describe_events(EnvironmentName=name, **filters)["Events"])]
+
+
+TOY_APP = '''\
+import hashlib, json, os, sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+VERSION = "%(version)s"
+MODE = os.environ.get("TOY_MODE", "serve")
+if MODE == "exit":
+    print("toy: failing on purpose at start-up", flush=True)
+    sys.exit(3)
+if MODE == "sleep":
+    print("toy: never listening", flush=True)
+    time.sleep(3600)
+time.sleep(float(os.environ.get("TOY_DELAY", "0")))
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        if self.path == "/health":
+            body = b"OK"
+        else:
+            secret = os.environ.get("TOY_SECRET", "")
+            body = json.dumps({
+                "version": VERSION,
+                "pid": os.getpid(),
+                "proto": self.headers.get("X-Forwarded-Proto"),
+                "port": self.headers.get("X-Forwarded-Port"),
+                "host": self.headers.get("Host"),
+                "greeting": os.environ.get("TOY_GREETING"),
+                "secret_sha256": hashlib.sha256(secret.encode()).hexdigest() if secret else None,
+                "endpoint": os.environ.get("AWS_ENDPOINT_URL"),
+            }).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["TOY_PORT"])), Handler).serve_forever()
+'''
+
+TOY_FILES = {
+    "Dockerfile": (0o644, """\
+FROM python:3.11-slim
+ENV TOY_PORT=8080 \\
+    TOY_MODE=serve
+COPY app.py start.sh /srv/toy/
+RUN apt-get update && apt-get install -y curl
+WORKDIR /srv/toy
+EXPOSE 8080
+ENTRYPOINT ["/srv/toy/start.sh"]
+"""),
+    "start.sh": (0o755, "#!/bin/sh\nexec python3 app.py\n"),
+    ".platform/nginx/conf.d/toy-http.conf": (0o644, "client_max_body_size 2m;\n"),
+    ".platform/nginx/conf.d/elasticbeanstalk/toy.conf": (0o644, "add_header X-Toy-Snippet on always;\n"),
+    ".platform/hooks/predeploy/01_marker.sh": (0o755, '#!/bin/sh\necho predeploy > "$MLFLOWOPS_NGINX_CONF_DIR/hook-ran"\n'),
+    ".platform/confighooks/predeploy/01_marker.sh": (0o755, '#!/bin/sh\necho confighook > "$MLFLOWOPS_NGINX_CONF_DIR/hook-ran"\n'),
+}
+
+
+def toy_bundle(version="v1", omit=(), extra=None):
+    """A small bundle for the Docker platform that serves JSON about itself."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        files = dict(TOY_FILES, **{"app.py": (0o644, TOY_APP % {"version": version})})
+        files.update(extra or {})
+        for name, (mode, text) in sorted(files.items()):
+            if name in omit:
+                continue
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = (0o100000 | mode) << 16
+            archive.writestr(info, text)
+    return buffer.getvalue()
