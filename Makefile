@@ -11,7 +11,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup deploy test pytest lint sanity molecule down clean
+.PHONY: setup deploy up test pytest lint sanity molecule down clean
 
 setup: $(VENV)/.installed $(COLLECTION_LINK)
 	@scripts/install-system-packages.sh
@@ -51,8 +51,15 @@ sanity:
 molecule:
 	molecule test --all
 
+# The local cloud (see localcloud/__init__.py): `make up` starts it, `make down` stops it and
+# everything it started (instances, nginx, PostgreSQL) and removes its state.
+up: setup
+	python -m localcloud start
+
 down:
-	@echo "nothing of the local cloud is running"
+	@for dir in .state/localcloud*; do \
+	    if [ -d "$$dir" ] && [ -x $(BIN)/python ]; then LOCALCLOUD_STATE_DIR=$(CURDIR)/$$dir $(BIN)/python -m localcloud stop; fi; \
+	done
 
 clean: down
 	rm -rf .cache .build .state

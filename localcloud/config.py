@@ -47,7 +47,7 @@ class Config:
 
 
 def _port_range(text):
-    low, _, high = text.partition("-")
+    low, _dash, high = text.partition("-")
     low, high = int(low), int(high or low)
     if not 1024 <= low <= high <= 65535 or high - low < 16:
         raise ValueError("LOCALCLOUD_PORTS must be a range like 20000-20999 (at least 16 ports above 1023)")

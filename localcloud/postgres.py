@@ -85,10 +85,14 @@ class Cluster:
             self.sql("DROP ROLE IF EXISTS %s" % quote_ident(owner))
 
     def drop_everything(self):
-        """Drops every database and role a test made: the reset between scenarios."""
+        """Drops every database and role a test made: the reset between scenarios (one psql run)."""
         names = self.sql("SELECT datname FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1')").split()
-        for name in names:
-            self.sql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(name))
         roles = self.sql("SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' AND rolname <> 'postgres'").split()
-        for role in roles:
-            self.sql("DROP ROLE IF EXISTS %s" % quote_ident(role))
+        statements = ["DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(name) for name in names]
+        statements += ["DROP OWNED BY %s" % quote_ident(role) for role in roles]
+        statements += ["DROP ROLE IF EXISTS %s" % quote_ident(role) for role in roles]
+        if statements:
+            command = [pg_bin("psql"), "-h", str(self.root), "-p", str(self.port), "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1"]
+            for statement in statements:
+                command += ["-c", statement]
+            self._run(*command)

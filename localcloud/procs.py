@@ -24,7 +24,7 @@ class PortPool:
 
     def take(self):
         with self.lock:
-            for _ in range(self.high - self.low + 1):
+            for _attempt in range(self.high - self.low + 1):
                 port = self.next
                 self.next = self.low if port >= self.high else port + 1
                 if port not in self.taken and port_is_free(port):
@@ -108,11 +108,15 @@ def run(command, **kwargs):
     return subprocess.run(command, **kwargs)  # pylint: disable=subprocess-run-check
 
 
-def stop_group(process, timeout=10):
-    """Stops a process started with start_new_session=True, and every process of its group."""
+def stop_group(process, timeout=10, fast=False):
+    """Stops a process started with start_new_session=True, and every process of its group.
+
+    `fast` kills at once: for resets, where nothing the process holds is kept.
+    """
     if process is None or process.poll() is not None:
         return
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5)):
+    steps = ((signal.SIGKILL, 5),) if fast else ((signal.SIGTERM, timeout), (signal.SIGKILL, 5))
+    for sig, wait in steps:
         try:
             os.killpg(process.pid, sig)
         except ProcessLookupError:

@@ -20,6 +20,7 @@ from moto.core.exceptions import ServiceException
 
 from localcloud.eb import options, platforms
 
+EVENT_FILTERS = ("ApplicationName", "EnvironmentName", "VersionLabel", "RequestId", "PlatformArn")
 SEVERITIES = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{2,38})[A-Za-z0-9]$")
 CNAME_PREFIX = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{2,61})[A-Za-z0-9]$")
@@ -149,7 +150,7 @@ class Application:
 class Environment:
     def __init__(self, backend, application, name, cname_prefix, platform, tier, version_label, settings, description):
         self.backend = backend
-        self.id = "e-" + "".join(random.choice(string.ascii_lowercase + string.digits) for _ in range(10))
+        self.id = "e-" + "".join(random.choice(string.ascii_lowercase + string.digits) for _index in range(10))
         self.name = name
         self.application_name = application.name
         self.cname_prefix = cname_prefix
@@ -341,7 +342,9 @@ class LocalEBBackend(BaseBackend):
             for env in self.live_environments():
                 if (env_id and env.id == env_id) or (name and env.name == name):
                     return env
-        raise InvalidParameterValue("No Environment found for EnvironmentId = '%s'." % env_id if env_id else "No Environment found for EnvironmentName = '%s'." % name)
+        if env_id:
+            raise InvalidParameterValue("No Environment found for EnvironmentId = '%s'." % env_id)
+        raise InvalidParameterValue("No Environment found for EnvironmentName = '%s'." % name)
 
     def fqdn(self, prefix):
         return "%s.%s.elasticbeanstalk.com" % (prefix.lower(), self.region_name)
@@ -488,7 +491,10 @@ class LocalEBBackend(BaseBackend):
             env.status = "Ready"
             if operation.kind == "create":
                 if failed:
-                    self.add_event("Create environment operation is complete, but with errors. For more information, see troubleshooting documentation.", "ERROR", environment=env, request_id=operation.request_id)
+                    self.add_event(
+                        "Create environment operation is complete, but with errors. For more information, see troubleshooting documentation.",
+                        "ERROR", environment=env, request_id=operation.request_id,
+                    )
                 else:
                     self.add_event("Successfully launched environment: %s" % env.name, environment=env, request_id=operation.request_id)
             elif failed:
@@ -575,7 +581,7 @@ class LocalEBBackend(BaseBackend):
             for event in reversed(self.events):
                 if SEVERITIES.index(event["Severity"]) < minimum:
                     continue
-                if any(params.get(field) and event.get(field) != params[field] for field in ("ApplicationName", "EnvironmentName", "VersionLabel", "RequestId", "PlatformArn")):
+                if any(params.get(field) and event.get(field) != params[field] for field in EVENT_FILTERS):
                     continue
                 if env_id and event["_env_id"] != env_id:
                     continue

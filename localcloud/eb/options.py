@@ -62,10 +62,13 @@ PATTERN_NAMESPACES = (
     re.compile(r"^aws:elb:listener(:\d+)?$"),
 )
 EXTRA_OPTIONS = {
-    "aws:autoscaling:launchconfiguration": {"InstanceType", "EC2KeyName", "ImageId", "MonitoringInterval", "RootVolumeSize", "SSHSourceRestriction", "DisableDefaultEC2SecurityGroup"},
+    "aws:autoscaling:launchconfiguration": {"InstanceType", "EC2KeyName", "ImageId", "MonitoringInterval", "RootVolumeSize",
+                                            "SSHSourceRestriction", "DisableDefaultEC2SecurityGroup"},
     "aws:ec2:vpc": {"VPCId", "Subnets", "ELBSubnets", "ELBScheme", "AssociatePublicIpAddress", "DBSubnets"},
-    "aws:elbv2:loadbalancer": {"SecurityGroups", "ManagedSecurityGroup", "AccessLogsS3Enabled", "AccessLogsS3Bucket", "AccessLogsS3Prefix", "IdleTimeout", "SharedLoadBalancer"},
-    "aws:autoscaling:trigger": {"MeasureName", "Statistic", "Unit", "Period", "BreachDuration", "UpperThreshold", "UpperBreachScaleIncrement", "LowerThreshold", "LowerBreachScaleIncrement", "EvaluationPeriods"},
+    "aws:elbv2:loadbalancer": {"SecurityGroups", "ManagedSecurityGroup", "AccessLogsS3Enabled", "AccessLogsS3Bucket", "AccessLogsS3Prefix",
+                               "IdleTimeout", "SharedLoadBalancer"},
+    "aws:autoscaling:trigger": {"MeasureName", "Statistic", "Unit", "Period", "BreachDuration", "UpperThreshold", "UpperBreachScaleIncrement",
+                                "LowerThreshold", "LowerBreachScaleIncrement", "EvaluationPeriods"},
     "aws:elasticbeanstalk:healthreporting:system": {"ConfigDocument", "EnhancedHealthAuthEnabled", "HealthCheckSuccessThreshold"},
     "aws:elasticbeanstalk:managedactions": {"PreferredStartTime", "ServiceRoleForManagedUpdates"},
     "aws:elasticbeanstalk:managedactions:platformupdate": {"UpdateLevel", "InstanceRefreshEnabled"},

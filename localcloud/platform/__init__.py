@@ -6,6 +6,7 @@ Secrets Manager or SSM) through the local endpoint, like an instance would.
 """
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
@@ -126,5 +127,5 @@ class Platform(Driver):
         """Stops every environment: the reset between test scenarios."""
         with self.lock:
             runtimes, self.runtimes = list(self.runtimes.values()), {}
-        for runtime in runtimes:
-            runtime.shutdown()
+        with ThreadPoolExecutor(max_workers=max(1, len(runtimes))) as pool:
+            list(pool.map(lambda runtime: runtime.shutdown(fast=True), runtimes))

@@ -77,7 +77,7 @@ class EnvironmentRuntime:
         self.variables = self.platform.app_variables(self.environment.settings)
         operation.event("Waiting for EC2 instances to launch. This may take a few minutes.")
         count = int(self.setting(options.ASG, "MinSize"))
-        new = [self._new_instance() for _ in range(count)]
+        new = [self._new_instance() for _index in range(count)]
         # EB starts every instance of a new environment at the same moment.
         self._deploy_batch(operation, new, "hooks")
         operation.event("Instance deployment completed successfully.")
@@ -97,7 +97,7 @@ class EnvironmentRuntime:
         self.variables = variables
         desired = int(self.setting(options.ASG, "MinSize"))
         with self.lock:
-            existing = [instance for instance in self.instances]
+            existing = list(self.instances)
         if operation.version is not None or changed_variables or not existing:
             hooks = "hooks" if operation.version is not None or not existing else "confighooks"
             if hooks == "hooks":
@@ -123,7 +123,7 @@ class EnvironmentRuntime:
             count = len(self.instances)
         if desired > count:
             operation.event("Adding instance(s) to the environment's Auto Scaling group (%d to %d)." % (count, desired))
-            self._deploy_batch(operation, [self._new_instance() for _ in range(desired - count)], "hooks")
+            self._deploy_batch(operation, [self._new_instance() for _index in range(desired - count)], "hooks")
         elif desired < count:
             with self.lock:
                 extra = self.instances[desired:]
@@ -136,16 +136,17 @@ class EnvironmentRuntime:
         self.shutdown()
         operation.event("Deleted load balancer and instances of %s." % self.environment.name)
 
-    def shutdown(self):
+    def shutdown(self, fast=False):
         self.stopping.set()
         if self.monitor.is_alive():
             self.monitor.join(10)
         with self.lock:
             instances, self.instances = list(self.instances), []
+        with ThreadPoolExecutor(max_workers=max(1, len(instances))) as pool:
+            list(pool.map(lambda instance: instance.terminate(fast), instances))
         for instance in instances:
-            instance.terminate()
             self.platform.ports.give_back(instance.nginx.port, instance.app_port)
-        self.front.stop()
+        self.front.stop(fast)
         self.platform.ports.give_back(self.front.http_port, self.front.https_port)
         shutil.rmtree(self.root, ignore_errors=True)
 

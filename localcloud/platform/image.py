@@ -80,7 +80,7 @@ class Image:
             raise ImageError("Dockerfile not found in the source bundle.")
         self.root.mkdir(parents=True, exist_ok=True)
         for line in logical_lines(dockerfile.read_text()):
-            instruction, _, arguments = line.partition(" ")
+            instruction, _space, arguments = line.partition(" ")
             handler = getattr(self, "_" + instruction.lower(), None)
             if handler:
                 handler(arguments.strip())

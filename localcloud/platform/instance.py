@@ -26,7 +26,7 @@ START_GRACE_SECONDS = 2
 
 
 def new_instance_id():
-    return "i-" + "".join(random.choice("0123456789abcdef") for _ in range(17))
+    return "i-" + "".join(random.choice("0123456789abcdef") for _index in range(17))
 
 
 class Instance:
@@ -56,16 +56,18 @@ class Instance:
 
     def deploy(self, bundle, environment, health_path, timeout, hooks="hooks"):
         """Deploys `bundle` (zip bytes) with `environment`; waits until the health path answers."""
-        with self.lock:
-            self.busy = True
-            try:
-                self._deploy(bundle, environment, hooks)
-            except (ImageError, RuntimeError, subprocess.CalledProcessError, OSError, zipfile.BadZipFile) as error:
-                raise DeployError("%s Command failed on instance. %s" % (self.label, _reason(error)),
-                                  "Instance deployment failed. For details, see 'eb-engine.log'.") from None
-            finally:
-                self.busy = False
-        self.wait_healthy(health_path, timeout)
+        # Busy until its health check passed: the load balancer's checks leave it alone till then.
+        self.busy = True
+        try:
+            with self.lock:
+                try:
+                    self._deploy(bundle, environment, hooks)
+                except (ImageError, RuntimeError, subprocess.CalledProcessError, OSError, zipfile.BadZipFile) as error:
+                    raise DeployError("%s Command failed on instance. %s" % (self.label, _reason(error)),
+                                      "Instance deployment failed. For details, see 'eb-engine.log'.") from None
+            self.wait_healthy(health_path, timeout)
+        finally:
+            self.busy = False
 
     def _deploy(self, bundle, environment, hooks):
         self.restarts, self.next_restart = 0, 0.0
@@ -148,8 +150,8 @@ class Instance:
         if wait_until(lambda: self.process.poll() is not None, START_GRACE_SECONDS, 0.1):
             raise RuntimeError("the container exited with code %d at start-up. Last lines of its log:\n%s" % (self.process.returncode, tail(self.log)))
 
-    def stop_app(self):
-        stop_group(self.process)
+    def stop_app(self, fast=False):
+        stop_group(self.process, fast=fast)
         self.process = None
         (self.root / "app.pid").unlink(missing_ok=True)
 
@@ -159,7 +161,7 @@ class Instance:
     # Health -------------------------------------------------------------------------------
 
     def check(self, health_path, matcher="200"):
-        status = http_status("http://127.0.0.1:%d%s" % (self.nginx.port, health_path), timeout=5)
+        status = http_status("http://127.0.0.1:%d%s" % (self.nginx.port, health_path), timeout=2)
         return status is not None and str(status) in matcher.replace(" ", "").split(","), status
 
     def wait_healthy(self, health_path, timeout):
@@ -211,12 +213,12 @@ class Instance:
         finally:
             self.lock.release()
 
-    def terminate(self):
+    def terminate(self, fast=False):
         with self.lock:
             self.busy = True
             self.in_service = False
-            self.stop_app()
-            self.nginx.stop()
+            self.stop_app(fast)
+            self.nginx.stop(fast)
             shutil.rmtree(self.root, ignore_errors=True)
 
 

@@ -158,9 +158,9 @@ class Nginx:
         if result.returncode != 0:
             raise RuntimeError("nginx failed to reload: " + result.stderr.strip())
 
-    def stop(self):
+    def stop(self, fast=False):
         if self.running():
-            self._nginx("-s", "quit")
+            self._nginx("-s", "stop" if fast else "quit")
             if not wait_until(lambda: not self.running(), 10, 0.05):
                 self._nginx("-s", "stop")
                 wait_until(lambda: not self.running(), 5, 0.05)

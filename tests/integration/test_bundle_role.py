@@ -1,6 +1,13 @@
 """The bundle role end to end: determinism, labels, secrets and bad input, through ansible-playbook."""
 
+import grp
 import hashlib
+import os
+import pathlib
+import pwd
+import shutil
+import subprocess
+import tempfile
 import re
 import zipfile
 
@@ -140,3 +147,27 @@ def test_bad_input_fails_clearly_before_anything_is_written(run_playbook, tmp_pa
         password = user.get("password")
         if password:
             assert password not in output
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the hook as root and as another user")
+def test_users_file_hook_as_root_and_as_a_plain_user(rendered_bundle, tmp_path):
+    hook = rendered_bundle["source"] / ".platform" / "hooks" / "predeploy" / "10_mlflowops_htpasswd.sh"
+    as_root = tmp_path / "root-nginx"
+    subprocess.run([str(hook)], env=dict(os.environ, MLFLOWOPS_NGINX_CONF_DIR=str(as_root)), check=True, capture_output=True)
+    installed = (as_root / "mlflowops" / "htpasswd").stat()
+    assert (installed.st_uid, grp.getgrgid(installed.st_gid).gr_name, installed.st_mode & 0o777) == (0, "www-data", 0o640)
+
+    # The local cloud run by a plain user: nginx runs as that user, and so does the hook.
+    shared = tempfile.mkdtemp(prefix="mlflowops-hook-")
+    os.chmod(shared, 0o777)
+    source = pathlib.Path(shared) / "bundle"
+    shutil.copytree(rendered_bundle["source"], source)
+    subprocess.run(["chmod", "-R", "a+rX", shared], check=True)
+    target = pathlib.Path(shared) / "nginx"
+    hook = source / ".platform" / "hooks" / "predeploy" / "10_mlflowops_htpasswd.sh"
+    try:
+        subprocess.run(["runuser", "-u", "nobody", "--", "env", "MLFLOWOPS_NGINX_CONF_DIR=%s" % target, str(hook)], check=True, capture_output=True)
+        installed = (target / "mlflowops" / "htpasswd").stat()
+        assert (pwd.getpwuid(installed.st_uid).pw_name, installed.st_mode & 0o777) == ("nobody", 0o640)
+    finally:
+        shutil.rmtree(shared)

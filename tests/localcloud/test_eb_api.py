@@ -38,6 +38,10 @@ def bundles(cloud):
     return s3
 
 
+def version_status(eb, label):
+    return eb.describe_application_versions(ApplicationName="app", VersionLabels=[label])["ApplicationVersions"][0]["Status"]
+
+
 def platform_arn(eb):
     return eb.list_platform_versions(Filters=[
         {"Type": "PlatformBranchName", "Operator": "=", "Values": [BRANCH]},
@@ -76,15 +80,14 @@ def test_version_is_processed_when_the_bundle_is_a_docker_zip(eb, bundles):
     created = eb.create_application_version(ApplicationName="app", VersionLabel="v1", Process=True,
                                             SourceBundle={"S3Bucket": "bundles", "S3Key": "good.zip"})["ApplicationVersion"]
     assert created["Status"] == "Processing"
-    assert wait_for(lambda: eb.describe_application_versions(ApplicationName="app", VersionLabels=["v1"])["ApplicationVersions"][0]["Status"] == "Processed", 10, 0.2)
+    assert wait_for(lambda: version_status(eb, "v1") == "Processed", 10, 0.2)
     assert "v1" in eb.describe_applications(ApplicationNames=["app"])["Applications"][0]["Versions"]
 
 
 @pytest.mark.parametrize("key, reason", [("not-a-zip.zip", "not a valid ZIP"), ("no-dockerfile.zip", "no Dockerfile")])
 def test_version_fails_with_the_reason_for_a_bad_bundle(eb, bundles, key, reason):
     eb.create_application_version(ApplicationName="app", VersionLabel="bad", Process=True, SourceBundle={"S3Bucket": "bundles", "S3Key": key})
-    status = lambda: eb.describe_application_versions(ApplicationName="app", VersionLabels=["bad"])["ApplicationVersions"][0]["Status"]
-    assert wait_for(lambda: status() != "Processing", 10, 0.2) and status() == "Failed"
+    assert wait_for(lambda: version_status(eb, "bad") != "Processing", 10, 0.2) and version_status(eb, "bad") == "Failed"
     errors = eb.describe_events(ApplicationName="app", VersionLabel="bad", Severity="ERROR")["Events"]
     assert errors and reason in errors[0]["Message"]
     # A failed version can't be deployed.
@@ -107,7 +110,7 @@ def test_version_errors(eb, bundles):
 def test_version_in_use_cannot_be_deleted(eb, bundles, cloud):
     eb.create_application_version(ApplicationName="app", VersionLabel="v1", Process=True, SourceBundle={"S3Bucket": "bundles", "S3Key": "good.zip"})
     eb.create_application_version(ApplicationName="app", VersionLabel="v2", SourceBundle={"S3Bucket": "bundles", "S3Key": "good.zip"})
-    wait_for(lambda: eb.describe_application_versions(ApplicationName="app", VersionLabels=["v1"])["ApplicationVersions"][0]["Status"] == "Processed", 10, 0.2)
+    wait_for(lambda: version_status(eb, "v1") == "Processed", 10, 0.2)
     create_env(eb, VersionLabel="v1")
     wait_ready(eb, "env-one")
     refused = error_of(eb.delete_application_version, ApplicationName="app", VersionLabel="v1")
@@ -151,6 +154,10 @@ def test_environment_lifecycle_ids_cname_and_filters(eb):
     create_env(eb)
 
 
+def settings(*items):
+    return {"EnvironmentName": "env-one", "OptionSettings": [{"Namespace": ns, "OptionName": name, "Value": value} for ns, name, value in items]}
+
+
 def test_environment_errors(eb):
     arn = platform_arn(eb)
     cases = [
@@ -159,11 +166,10 @@ def test_environment_errors(eb):
         (dict(EnvironmentName="env-one", PlatformArn=arn.replace(BRANCH, "Tomcat 9")), "No Platform named"),
         (dict(EnvironmentName="env-one", PlatformArn=None, SolutionStackName="64bit Amazon Linux 2 v9 running Cobol"), "No Solution Stack"),
         (dict(EnvironmentName="env-one", VersionLabel="ghost"), "No Application Version named 'ghost'"),
-        (dict(EnvironmentName="env-one", OptionSettings=[{"Namespace": ASG, "OptionName": "MinSize", "Value": "5"},
-                                                         {"Namespace": ASG, "OptionName": "MaxSize", "Value": "2"}]), "MinSize (5) must be less than or equal to MaxSize (2)"),
-        (dict(EnvironmentName="env-one", OptionSettings=[{"Namespace": ASG, "OptionName": "MinSize", "Value": "two"}]), "Value is not an integer"),
-        (dict(EnvironmentName="env-one", OptionSettings=[{"Namespace": "aws:nothing", "OptionName": "X", "Value": "1"}]), "Unknown configuration setting"),
-        (dict(EnvironmentName="env-one", OptionSettings=[{"Namespace": "aws:elasticbeanstalk:command", "OptionName": "DeploymentPolicy", "Value": "Sometimes"}]), "Value is not one of"),
+        (settings((ASG, "MinSize", "5"), (ASG, "MaxSize", "2")), "MinSize (5) must be less than or equal to MaxSize (2)"),
+        (settings((ASG, "MinSize", "two")), "Value is not an integer"),
+        (settings(("aws:nothing", "X", "1")), "Unknown configuration setting"),
+        (settings(("aws:elasticbeanstalk:command", "DeploymentPolicy", "Sometimes")), "Value is not one of"),
     ]
     for params, message in cases:
         params = dict(params)

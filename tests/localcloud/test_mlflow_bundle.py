@@ -67,7 +67,10 @@ def mlflow_env(cloud, rendered_bundle):
         ],
     )
     env = wait_ready(eb, "mlflow-test", timeout=600)
-    return {"env": env, "url": "https://%s" % env["CNAME"], "users": rendered_bundle["users"], "s3": s3}
+    yield {"env": env, "url": "https://%s" % env["CNAME"], "users": rendered_bundle["users"], "s3": s3}
+    # Shown when a test failed: what the platform saw.
+    for event in reversed(eb.describe_events(EnvironmentName="mlflow-test")["Events"]):
+        print(event["EventDate"], event["Severity"], event["Message"])
 
 
 def test_front_door_needs_credentials_and_instances_share_one_store(mlflow_env):
@@ -82,7 +85,7 @@ def test_front_door_needs_credentials_and_instances_share_one_store(mlflow_env):
     status, body = call(url + "/api/2.0/mlflow/runs/create", alice["name"], alice["password"], {"experiment_id": experiment})
     run_id = json.loads(body)["run"]["info"]["run_id"]
     # Behind the load balancer every read lands on either instance: all must see the run.
-    statuses = [call(url + "/api/2.0/mlflow/runs/get?run_id=" + run_id, alice["name"], alice["password"])[0] for _ in range(12)]
+    statuses = [call(url + "/api/2.0/mlflow/runs/get?run_id=" + run_id, alice["name"], alice["password"])[0] for _attempt in range(12)]
     assert statuses == [200] * 12
 
 

@@ -4,7 +4,11 @@ A small bundle (tests/support/cloud.py) serves JSON about itself: its version, t
 forwarded headers it sees and some of its environment.
 """
 
+import hashlib
 import json
+import os
+import signal
+import subprocess
 import ssl
 import threading
 import time
@@ -50,8 +54,11 @@ class Toy:
         self.s3.put_object(Bucket="bundles", Key=label + ".zip", Body=toy_bundle(label, **kwargs))
         self.eb.create_application_version(ApplicationName="toy", VersionLabel=label, Process=True,
                                            SourceBundle={"S3Bucket": "bundles", "S3Key": label + ".zip"})
-        wait_for(lambda: self.eb.describe_application_versions(ApplicationName="toy", VersionLabels=[label])["ApplicationVersions"][0]["Status"] == "Processed", 10, 0.2)
+        wait_for(lambda: self.status(label) == "Processed", 10, 0.2)
         return label
+
+    def status(self, label):
+        return self.eb.describe_application_versions(ApplicationName="toy", VersionLabels=[label])["ApplicationVersions"][0]["Status"]
 
     def launch(self, name, label, settings=(), instances=1):
         settings = [option(ASG, "MinSize", str(instances)), option(PROCESS, "HealthCheckPath", "/health")] + list(settings)
@@ -87,7 +94,7 @@ def test_bundle_runs_behind_nginx_and_the_front_door(toy):
         urllib.request.urlopen(request, context=INSECURE, timeout=10)
     assert refused.value.code == 413
     # Both instances serve, each ran its predeploy hook, and the platform's stand-ins reached the app.
-    pids = {json.loads(get(https + "/whoami")[2])["pid"] for _ in range(20)}
+    pids = {json.loads(get(https + "/whoami")[2])["pid"] for _attempt in range(20)}
     assert len(pids) == 2
     dirs = toy.instance_dirs(env["EnvironmentId"])
     assert len(dirs) == 2 and all((d / "nginx" / "hook-ran").read_text().strip() == "predeploy" for d in dirs)
@@ -107,15 +114,11 @@ def test_instances_of_a_new_environment_start_together(toy):
 
 
 def test_secrets_come_from_secrets_manager_and_rds_is_the_local_postgresql(toy):
-    import subprocess  # pylint: disable=import-outside-toplevel
-
     secrets = toy.cloud.client("secretsmanager")
     arn = secrets.create_secret(Name="toy/secret", SecretString="s3cr3t-value")["ARN"]
     label = toy.version("v1")
     _created, env = toy.launch("toy-env", label, [option("aws:elasticbeanstalk:application:environmentsecrets", "TOY_SECRET", arn)])
     answer = json.loads(get("https://%s/" % env["CNAME"])[2])
-    import hashlib  # pylint: disable=import-outside-toplevel
-
     assert answer["secret_sha256"] == hashlib.sha256(b"s3cr3t-value").hexdigest()
     # The secret is in no option setting the API returns.
     settings = toy.eb.describe_configuration_settings(ApplicationName="toy", EnvironmentName="toy-env")["ConfigurationSettings"][0]
@@ -179,8 +182,8 @@ def test_busy_environment_refuses_changes_until_ready(toy):
 def test_rolling_update_keeps_serving(toy):
     toy.version("v1")
     toy.version("v2")
-    _created, env = toy.launch("toy-env", "v1", [option(COMMAND, "DeploymentPolicy", "Rolling"), option(COMMAND, "BatchSizeType", "Fixed"),
-                                                  option(COMMAND, "BatchSize", "1")], instances=2)
+    rolling = [option(COMMAND, "DeploymentPolicy", "Rolling"), option(COMMAND, "BatchSizeType", "Fixed"), option(COMMAND, "BatchSize", "1")]
+    _created, env = toy.launch("toy-env", "v1", rolling, instances=2)
     url = "https://%s/" % env["CNAME"]
     seen, failures, stop = [], [], threading.Event()
 
@@ -216,15 +219,14 @@ def test_scaling_and_a_crashed_app_is_restarted_and_routed_around(toy):
     url = "https://%s/" % env["CNAME"]
     first = toy.instance_dirs(env["EnvironmentId"])[0]
     pid = int((first / "app.pid").read_text())
-    import os, signal  # pylint: disable=import-outside-toplevel,multiple-imports
 
     os.killpg(pid, signal.SIGKILL)
     # As behind an ALB, requests routed to the dead app fail (502) until the health checks
     # take it out or the platform has restarted it: within seconds, every request succeeds.
-    wait_for(lambda: all(get(url)[0] == 200 for _ in range(20)), 15)
+    wait_for(lambda: all(get(url)[0] == 200 for _attempt in range(20)), 15)
     wait_for(lambda: (first / "app.pid").exists() and int((first / "app.pid").read_text()) != pid, 30)
     wait_for(lambda: any("the platform restarted it" in e["Message"] for e in events(toy.eb, "toy-env")), 10)
-    wait_for(lambda: len({json.loads(get(url)[2])["pid"] for _ in range(10)}) == 2, 30)
+    wait_for(lambda: len({json.loads(get(url)[2])["pid"] for _attempt in range(10)}) == 2, 30)
 
     toy.eb.update_environment(EnvironmentName="toy-env", OptionSettings=[option(ASG, "MinSize", "3")])
     env = wait_ready(toy.eb, "toy-env")
@@ -260,8 +262,6 @@ def test_reset_stops_environments_and_drops_databases(toy):
     assert [p for p in toy.cloud.processes() if "/envs/" in p[1]] == []
     cluster = toy.cloud.info()["postgres_port"]
     psql = sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"))[-1]
-    import subprocess  # pylint: disable=import-outside-toplevel
-
     listing = subprocess.run(["runuser", "-u", "postgres", "--", str(psql), "-h", str(toy.cloud.state_dir / "postgres"), "-p", str(cluster),
                               "-U", "postgres", "-Atc", "select datname from pg_database"], capture_output=True, text=True, check=True).stdout.split()
     assert "appdb" not in listing

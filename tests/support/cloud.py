@@ -84,7 +84,7 @@ def wait_ready(eb, name, timeout=300):
 
 
 def events(eb, name, **filters):
-    return [event for event in reversed(eb.describe_events(EnvironmentName=name, **filters)["Events"])]
+    return list(reversed(eb.describe_events(EnvironmentName=name, **filters)["Events"]))
 
 
 TOY_APP = '''\

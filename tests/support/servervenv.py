@@ -1,28 +1,8 @@
-"""The MLflow server's virtualenv, built from a bundle's own requirements.txt.
+"""The MLflow server's virtualenv, built from a bundle's requirements.txt as the local platform does."""
 
-This is what the container image installs; the same pins run the server on this machine.
-Virtualenvs are kept under .cache/venvs, keyed by the requirements' hash, and reused.
-"""
-
-import hashlib
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from localcloud.config import load
+from localcloud.platform.image import prepared_venv
 
 
 def server_venv(requirements_file):
-    content = Path(requirements_file).read_bytes()
-    venv = ROOT / ".cache" / "venvs" / ("server-" + hashlib.sha256(content).hexdigest()[:12])
-    ready = venv / ".ready"
-    if not ready.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-        subprocess.run(
-            [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", "-r", str(requirements_file)],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        ready.write_text(content.decode())
-    return venv
+    return prepared_venv(requirements_file, load().venv_cache)
