@@ -75,7 +75,7 @@ def main():
     with tempfile.TemporaryDirectory() as workdir:
         bundle = render_bundle(workdir)
         prepared_venv(bundle / "source" / "requirements.txt", load().venv_cache)
-        results = [one_round(bundle) for _ in range(rounds)]
+        results = [one_round(bundle) for _round in range(rounds)]
     print("local cloud, %d rounds (median, min-max):" % rounds)
     for index, name in enumerate(("start (API answers)", "start + 1 instance Green", "reset (with that environment)")):
         values = [result[index] for result in results]

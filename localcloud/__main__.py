@@ -91,7 +91,7 @@ def stop(config, quiet=False):
     pid = read_pid(config)
     if pid:
         os.kill(pid, signal.SIGTERM)
-        process = Path("/proc/%d" % pid)
+        process = Path("/proc/" + str(pid))
         if not wait_until(lambda: read_pid(config) is None and not process.exists(), 60, 0.1):
             os.kill(pid, signal.SIGKILL)
     _kill_leftovers(config)

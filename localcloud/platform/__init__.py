@@ -99,19 +99,18 @@ class Platform(Driver):
                 self.runtimes[env.id] = EnvironmentRuntime(self, env.id, self.envs_root / env.id, operation.backend, env)
             return self.runtimes[env.id]
 
-    def launch(self, operation):
+    def _deploy(self, operation, step):
         runtime = self._runtime(operation)
         try:
-            runtime.launch(operation)
+            getattr(runtime, step)(operation)
         finally:
             runtime.report()
 
+    def launch(self, operation):
+        self._deploy(operation, "launch")
+
     def update(self, operation):
-        runtime = self._runtime(operation)
-        try:
-            runtime.update(operation)
-        finally:
-            runtime.report()
+        self._deploy(operation, "update")
 
     def terminate(self, operation):
         with self.lock:
