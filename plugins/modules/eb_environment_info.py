@@ -1,0 +1,106 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the mlflowops.beanstalk collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: eb_environment_info
+short_description: Describe Elastic Beanstalk environments
+version_added: 0.1.0
+description:
+  - Describes the live (not terminated) environments of an application, or one of them: status,
+    health, CNAME and URL, version, platform, tags, and optionally the option settings.
+author:
+  - mlflowops.beanstalk contributors
+options:
+  application_name:
+    description: The application.
+    required: true
+    type: str
+  name:
+    description: Only this environment.
+    type: str
+    aliases: [environment_name]
+  option_settings:
+    description: Also return each environment's option settings (defaults included).
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Where is the tracking server, and how is it?
+  mlflowops.beanstalk.eb_environment_info:
+    application_name: mlflow
+    name: mlflow-prod
+  register: found
+
+- name: Say it
+  ansible.builtin.debug:
+    msg: "{{ found.environments[0].url }} is {{ found.environments[0].health }}"
+"""
+
+RETURN = r"""
+environments:
+  description: The environments (snake_case), each with C(url) and C(tags), and C(option_settings) when asked.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils import eb
+
+try:
+    import botocore
+except ImportError:
+    pass  # handled by AnsibleAWSModule
+
+
+def describe(client, application, name, with_settings):
+    request = {"ApplicationName": application, "IncludeDeleted": False}
+    if name:
+        request["EnvironmentNames"] = [name]
+    found = []
+    for env in client.describe_environments(aws_retry=True, **request).get("Environments", []):
+        if env.get("Status") == "Terminated":
+            continue
+        item = camel_dict_to_snake_dict(env)
+        item["url"] = "https://" + env["CNAME"] if env.get("CNAME") else None
+        item["tags"] = eb.user_tags(eb.describe_tags(client, env["EnvironmentArn"]))
+        if with_settings:
+            settings = eb.describe_settings(client, application, env["EnvironmentName"])
+            item["option_settings"] = eb.managed_view(settings, settings)
+        found.append(item)
+    return found
+
+
+def main():
+    argument_spec = dict(
+        application_name=dict(required=True),
+        name=dict(aliases=["environment_name"]),
+        option_settings=dict(type="bool", default=False),
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    client = module.client("elasticbeanstalk", retry_decorator=AWSRetry.jittered_backoff())
+    try:
+        environments = describe(client, module.params["application_name"], module.params["name"], module.params["option_settings"])
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+        module.fail_json_aws(error, msg="Elastic Beanstalk refused to describe environments")
+    module.exit_json(changed=False, environments=environments)
+
+
+if __name__ == "__main__":
+    main()
