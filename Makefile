@@ -42,6 +42,9 @@ lint:
 # with its working files under .cache/home and pip from ensurepip (no internet here).
 sanity:
 	rm -rf .cache/sanity && mkdir -p $(SANITY_ROOT)
+	# The modules import amazon.aws: it must sit beside the collection under test.
+	ln -s $$($(BIN)/python -c 'import ansible, os; print(os.path.dirname(os.path.dirname(ansible.__file__)))')/ansible_collections/amazon \
+	    .cache/sanity/ansible_collections/amazon
 	git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C $(SANITY_ROOT)
 	mkdir -p .cache/home/.ansible/test/cache
 	cp scripts/get_pip_offline.py .cache/home/.ansible/test/cache/get_pip_24_2.py

@@ -19,7 +19,7 @@ description:
     with another bundle it is an error (choose a new label, for example from the bundle's hash).
   - A version that fails processing fails the task with EB's reason.
 author:
-  - mlflowops.beanstalk contributors
+  - mlflowops.beanstalk contributors (@mlflowops)
 options:
   application_name:
     description: The application.

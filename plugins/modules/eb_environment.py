@@ -24,7 +24,7 @@ description:
   - The tier, the CNAME prefix and the load balancer type can't change after creation; asking for
     another value is an error, never a replacement.
 author:
-  - mlflowops.beanstalk contributors
+  - mlflowops.beanstalk contributors (@mlflowops)
 options:
   name:
     description: Name of the environment (4 to 40 letters, digits and hyphens, not starting or ending with a hyphen).
@@ -239,8 +239,8 @@ class Environment:
         if params.get("tags"):
             request["Tags"] = ansible_dict_to_boto3_tag_list(params["tags"])
         if self.check_mode:
-            predicted = dict((field, request[field]) for field in ("ApplicationName", "EnvironmentName", "VersionLabel", "Description",
-                                                                  "PlatformArn", "SolutionStackName", "Tier") if field in request)
+            fields = ("ApplicationName", "EnvironmentName", "VersionLabel", "Description", "PlatformArn", "SolutionStackName", "Tier")
+            predicted = dict((field, request[field]) for field in fields if field in request)
             predicted["Status"] = "Launching"
             return True, (predicted, dict(desired), dict(params.get("tags") or {}))
         since = eb.utcnow()

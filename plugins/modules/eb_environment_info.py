@@ -13,10 +13,10 @@ module: eb_environment_info
 short_description: Describe Elastic Beanstalk environments
 version_added: 0.1.0
 description:
-  - Describes the live (not terminated) environments of an application, or one of them: status,
+  - Describes the live (not terminated) environments of an application, or one of them, with their status,
     health, CNAME and URL, version, platform, tags, and optionally the option settings.
 author:
-  - mlflowops.beanstalk contributors
+  - mlflowops.beanstalk contributors (@mlflowops)
 options:
   application_name:
     description: The application.

@@ -147,7 +147,8 @@ def test_settings_update_sends_only_the_difference_and_purges_properties(aws):
         "OptionsToRemove": [{"Namespace": ENV_NS, "OptionName": "OLD"}]})
     expect_describe(stubber, environment("Ready"))
     expect_errors(stubber, [])
-    settings = [{"namespace": "aws:autoscaling:asg", "option_name": "MinSize", "value": "3"}, {"namespace": ENV_NS, "option_name": "GREETING", "value": "hello"}]
+    settings = [{"namespace": "aws:autoscaling:asg", "option_name": "MinSize", "value": "3"},
+                {"namespace": ENV_NS, "option_name": "GREETING", "value": "hello"}]
     (changed, _predicted), _before = run_present(client, option_settings=settings)
     assert changed
     stubber.assert_no_pending_responses()
@@ -197,8 +198,8 @@ def test_check_mode_predicts_without_write_calls(aws):
     stubber, client = aws
     existing(stubber, tags={"team": "ml"})
     # Only the reads are queued: any write would raise "Unexpected call".
-    (changed, predicted), before = run_present(client, check_mode=True, version_label="v2", tags={"team": "data"},
-                                              option_settings=[{"namespace": "aws:autoscaling:asg", "option_name": "MinSize", "value": "3"}])
+    minimum = [{"namespace": "aws:autoscaling:asg", "option_name": "MinSize", "value": "3"}]
+    (changed, predicted), before = run_present(client, check_mode=True, version_label="v2", tags={"team": "data"}, option_settings=minimum)
     env, settings, tags = predicted
     assert changed and env["VersionLabel"] == "v2" and tags == {"team": "data"}
     assert settings[("aws:autoscaling:asg", "MinSize", "")] == "3" and (ENV_NS, "GREETING", "") not in settings
