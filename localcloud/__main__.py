@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -31,9 +32,15 @@ def read_pid(config):
 
 
 def answers(config):
+    """Whether the API answers (a cheap call: moto's data.json dumps every resource)."""
+    request = urllib.request.Request(config.endpoint + "/", data=b"Action=GetCallerIdentity&Version=2011-06-15",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "localcloud-platform (cli)",
+                                              "Authorization": "AWS4-HMAC-SHA256 Credential=localcloud/20260101/us-east-1/sts/aws4_request"})
     try:
-        with urllib.request.urlopen(config.endpoint + "/moto-api/data.json", timeout=2):
+        with urllib.request.urlopen(request, timeout=10):
             return True
+    except urllib.error.HTTPError:
+        return True
     except OSError:
         return False
 

@@ -37,7 +37,7 @@ def classify(method, action):
 
 
 class RequestLog:
-    """WSGI middleware: one JSON line per AWS API call (service, action, read or write).
+    """WSGI middleware: one JSON line per AWS API call (service, action, read or write, caller).
 
     The platform's own reads (fetching a bundle, a secret) are not logged: they stand for what
     an instance does, not for calls the collection makes.
@@ -52,7 +52,9 @@ class RequestLog:
         if "localcloud-platform" in environ.get("HTTP_USER_AGENT", "") or environ.get("PATH_INFO", "").startswith("/moto-api"):
             return self.app(environ, start_response)
         service, action = self.describe(environ)
-        record = {"time": time.time(), "service": service, "action": action,
+        # Calls signed with the instances' stand-in credentials come from a deployed app.
+        caller = "instance" if "Credential=localcloud-instance/" in environ.get("HTTP_AUTHORIZATION", "") else "client"
+        record = {"time": time.time(), "service": service, "action": action, "caller": caller,
                   "kind": classify(environ.get("REQUEST_METHOD", ""), action)}
         with self.lock, open(self.path, "a", encoding="utf-8") as log:
             log.write(json.dumps(record) + "\n")
@@ -121,7 +123,7 @@ def serve(config):
     from moto.moto_api._internal import models as moto_api_models
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
-    from localcloud import eb, rds
+    from localcloud import eb, rds, s3policy
     from localcloud.eb import models as eb_models
     from localcloud.platform import Platform
     from localcloud.procs import PortPool
@@ -138,6 +140,7 @@ def serve(config):
     platform.ports = pool
     eb.install()
     rds.install(cluster)
+    s3policy.install()
     eb_models.set_driver(platform)
 
     original_reset = moto_api_models.MotoAPIBackend.reset

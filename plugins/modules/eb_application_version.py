@@ -135,7 +135,9 @@ def ensure_present(client, s3, params, check_mode, waiter):
     try:
         s3.head_object(Bucket=bucket, Key=key, aws_retry=True)
     except is_boto3_error_code(["404", "NoSuchKey", "NoSuchBucket", "403", "AccessDenied"]):
-        raise eb.EBError("s3_bucket/s3_key: no source bundle at s3://%s/%s" % (bucket, key)) from None
+        # In check mode an earlier task of the same run may be what uploads it.
+        if not check_mode:
+            raise eb.EBError("s3_bucket/s3_key: no source bundle at s3://%s/%s" % (bucket, key)) from None
     predicted = {"ApplicationName": app, "VersionLabel": label, "SourceBundle": {"S3Bucket": bucket, "S3Key": key}, "Status": "Processed"}
     if check_mode:
         return True, predicted

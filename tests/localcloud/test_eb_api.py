@@ -244,3 +244,20 @@ def test_reset_forgets_everything(cloud, eb):
     cloud.reset()
     assert eb.describe_applications()["Applications"] == []
     assert eb.describe_environments()["Environments"] == []
+
+
+def test_bucket_policies_with_conditions_do_not_lock_out_the_http_endpoint(cloud):
+    import json  # pylint: disable=import-outside-toplevel
+
+    s3 = cloud.client("s3")
+    s3.create_bucket(Bucket="tls-only")
+    tls_only = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::tls-only", "arn:aws:s3:::tls-only/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+    s3.put_bucket_policy(Bucket="tls-only", Policy=json.dumps(tls_only))
+    s3.put_object(Bucket="tls-only", Key="k", Body=b"v")
+    assert s3.get_object(Bucket="tls-only", Key="k")["Body"].read() == b"v"
+    # A statement without a condition still applies.
+    deny_get = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::tls-only/*"}]}
+    s3.put_bucket_policy(Bucket="tls-only", Policy=json.dumps(deny_get))
+    with pytest.raises(botocore.exceptions.ClientError):
+        s3.get_object(Bucket="tls-only", Key="k")

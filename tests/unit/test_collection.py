@@ -32,9 +32,12 @@ def test_requirements_match_galaxy_dependencies_and_the_installed_collections():
         assert version in SpecifierSet(spec), "%s %s is outside %s" % (name, version, spec)
 
 
-def test_every_module_is_in_the_action_group():
+def test_every_module_is_in_its_action_group():
     modules = sorted(path.stem for path in (ROOT / "plugins" / "modules").glob("*.py") if path.stem != "__init__")
-    assert sorted(load("meta/runtime.yml")["action_groups"]["beanstalk"]) == modules
+    groups = load("meta/runtime.yml")["action_groups"]
+    assert sorted(groups["beanstalk"] + groups["bundle"]) == modules
+    # The AWS group holds exactly the modules that take AWS connection options.
+    assert sorted(groups["beanstalk"]) == [name for name in modules if name.startswith("eb_")]
 
 
 def test_role_defaults_and_argument_specs_list_the_same_variables():
