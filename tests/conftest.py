@@ -32,7 +32,7 @@ def ansible_env():
     return env
 
 
-def ansible_playbook(playbook, extra_vars, workdir, args=()):
+def ansible_playbook(playbook, extra_vars, workdir, args=(), env=None):
     """Run a playbook on localhost with extra vars passed through a file (never argv)."""
     vars_file = Path(workdir) / "extra-vars.json"
     vars_file.write_text(json.dumps(extra_vars or {}))
@@ -44,13 +44,13 @@ def ansible_playbook(playbook, extra_vars, workdir, args=()):
         str(playbook),
         *args,
     ]
-    return subprocess.run(command, cwd=ROOT, env=ansible_env(), capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(command, cwd=ROOT, env=dict(ansible_env(), **(env or {})), capture_output=True, text=True, timeout=900, check=False)
 
 
 @pytest.fixture
 def run_playbook(tmp_path):
-    def run(playbook, extra_vars=None, args=()):
-        return ansible_playbook(playbook, extra_vars, tmp_path, args)
+    def run(playbook, extra_vars=None, args=(), env=None):
+        return ansible_playbook(playbook, extra_vars, tmp_path, args, env)
 
     return run
 

@@ -282,6 +282,9 @@ class Environment:
             return self.create(desired)
         update, tags_to_set, tags_to_remove = self.changes(env, settings, tags, desired)
         if not update and not tags_to_set and not tags_to_remove:
+            if env["Status"] != "Ready" and self.params["wait"] and not self.check_mode:
+                # An earlier run was interrupted mid-operation: let that operation finish.
+                self.finish(None, env.get("DateUpdated"))
             return False, None
         predicted = predict(env, settings, tags, update, tags_to_set, tags_to_remove)
         if self.check_mode:
