@@ -282,3 +282,16 @@ def test_absent_terminates_and_waits_and_is_then_unchanged(aws):
 def test_values_are_normalised_as_eb_returns_them(value, same):
     assert eb.normalise(value) == eb.normalise(same)
     assert eb.normalise("true") != eb.normalise("false") and eb.normalise("1") != eb.normalise("2")
+
+
+def test_a_rerun_after_an_interrupted_create_waits_for_it_without_changing_anything(aws):
+    stubber, client = aws
+    launched = NOW
+    existing(stubber, environment("Launching", DateUpdated=launched))
+    expect_describe(stubber, environment("Launching"))
+    expect_describe(stubber, environment("Ready"))
+    stubber.add_response("describe_events", {"Events": []},
+                         {"ApplicationName": "app", "EnvironmentName": "env-one", "Severity": "ERROR", "StartTime": launched})
+    (changed, _predicted), _before = run_present(client)
+    assert not changed
+    stubber.assert_no_pending_responses()
