@@ -10,6 +10,7 @@ from pathlib import Path
 from localcloud.config import HOST
 from localcloud.eb import options
 from localcloud.eb.models import DeployError
+from localcloud.platform.ebextensions import http_redirect_status
 from localcloud.platform.instance import Instance
 from localcloud.platform.nginx import FrontDoor
 
@@ -73,7 +74,7 @@ class EnvironmentRuntime:
         if operation.version is None:
             operation.event("No application version was given: the local platform starts no instance until one is deployed.")
             return
-        self.bundle = self.platform.fetch_bundle(operation.version)
+        self._use_bundle(self.platform.fetch_bundle(operation.version))
         self.variables = self.platform.app_variables(self.environment.settings)
         operation.event("Waiting for EC2 instances to launch. This may take a few minutes.")
         count = int(self.setting(options.ASG, "MinSize"))
@@ -89,7 +90,7 @@ class EnvironmentRuntime:
         variables = self.platform.app_variables(self.environment.settings)
         changed_variables = variables != self.variables
         if operation.version is not None:
-            self.bundle = self.platform.fetch_bundle(operation.version)
+            self._use_bundle(self.platform.fetch_bundle(operation.version))
         if self.bundle is None:
             if operation.version is None:
                 operation.event("Successfully deployed new configuration to environment.")
@@ -206,7 +207,13 @@ class EnvironmentRuntime:
     # Health monitor -----------------------------------------------------------------------
 
     def _route(self):
-        self.front.configure([i.nginx.port for i in self.instances if i.in_service and i.healthy])
+        self.front.configure([i.nginx.port for i in self.instances if i.in_service and i.healthy], redirect=False)
+
+    def _use_bundle(self, bundle):
+        """The bundle to deploy from now on; its .ebextensions may redirect HTTP to HTTPS."""
+        self.bundle = bundle
+        with self.lock:
+            self.front.configure(self.front.targets or [], redirect=http_redirect_status(bundle))
 
     def _monitor(self):
         while not self.stopping.wait(CHECK_INTERVAL):

@@ -94,6 +94,11 @@ FRONT_LOCATION = """\
             proxy_set_header X-Forwarded-Port {port};
         }}"""
 
+REDIRECT = """\
+        location / {{
+            return {status} https://$host:{https_port}$request_uri;
+        }}"""
+
 NO_TARGET = """\
         location / {
             return 503;
@@ -195,11 +200,14 @@ class FrontDoor(Nginx):
         self.http_port, self.https_port = http_port, https_port
         self.cert, self.key = cert, key
         self.targets = None
+        self.redirect = None
 
-    def configure(self, targets):
-        """Routes to these instance ports only; returns whether anything changed."""
+    def configure(self, targets, redirect=None):
+        """Routes to these instance ports only (HTTP redirects to HTTPS with `redirect`'s status);
+        returns whether anything changed."""
         targets = sorted(targets)
-        if targets == self.targets:
+        redirect = self.redirect if redirect is False else redirect
+        if targets == self.targets and redirect == self.redirect:
             return False
         self.prepare()
         if targets:
@@ -210,12 +218,14 @@ class FrontDoor(Nginx):
             https = FRONT_LOCATION.format(proto="https", port=self.https_port)
         else:
             upstream, http, https = "", NO_TARGET, NO_TARGET
+        if redirect:
+            http = REDIRECT.format(status=redirect, https_port=self.https_port)
         (self.root / "nginx.conf").write_text(FRONT_CONF.format(
             root=self.root, host=HOST, http_port=self.http_port, https_port=self.https_port,
             cert=self.cert, key=self.key, upstream=upstream, locations_http=http, locations_https=https,
             temp_paths=temp_paths(self.root),
         ))
-        self.targets = targets
+        self.targets, self.redirect = targets, redirect
         if self.running():
             self.reload()
         return True

@@ -101,6 +101,7 @@ def test_bundle_layout_and_modes(run_playbook, tmp_path):
         http_conf = archive.read(".platform/nginx/conf.d/mlflowops.conf").decode()
     assert modes == {
         ".dockerignore": 0o644,
+        ".ebextensions/mlflowops-https-redirect.config": 0o644,
         ".platform/confighooks/predeploy/10_mlflowops_htpasswd.sh": 0o755,
         ".platform/hooks/predeploy/10_mlflowops_htpasswd.sh": 0o755,
         ".platform/mlflowops/htpasswd": 0o600,

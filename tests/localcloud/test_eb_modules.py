@@ -145,3 +145,14 @@ def test_environment_info(cloud, bundles, call):
     assert found["environments"][0]["tags"] == {"a": "b"} and found["environments"][0]["url"].startswith("https://")
     assert {"namespace": "aws:autoscaling:asg", "option_name": "MinSize", "value": "1"} in found["environments"][0]["option_settings"]
     assert call("environment_info", {"application_name": "toy", "name": "nothing"})["environments"] == []
+
+
+def test_deploy_refuses_a_bucket_in_another_region(cloud, run_playbook):
+    s3 = cloud.client("s3")
+    s3.create_bucket(Bucket="mlflow-local-artifacts", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    env = {"LOCALCLOUD_PORT": str(cloud.port), "LOCALCLOUD_STATE_DIR": str(cloud.state_dir)}
+    result = run_playbook("deploy.yml", {}, env=env)
+    output = " ".join(result.stdout.split())
+    assert result.returncode != 0
+    assert "The bucket(s) mlflow-local-artifacts exist in another region than the environment's (us-east-1)" in output, result.stdout[-3000:]
+    assert [r for r in cloud.requests() if r["kind"] == "write" and r["action"] != "PUT /mlflow-local-artifacts"] == []

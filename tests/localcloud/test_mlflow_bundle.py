@@ -22,6 +22,11 @@ INSECURE = ssl._create_unverified_context()  # the front door's certificate is s
 ENV_NS = "aws:elasticbeanstalk:application:environment"
 
 
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
 def option(namespace, name, value):
     return {"Namespace": namespace, "OptionName": name, "Value": value}
 
@@ -79,6 +84,12 @@ def test_front_door_needs_credentials_and_instances_share_one_store(mlflow_env):
     assert call(url + "/api/2.0/mlflow/experiments/search?max_results=1")[0] == 401
     assert call(url + "/api/2.0/mlflow/experiments/search?max_results=1", alice["name"], "wrong-password")[0] == 401
     assert call(url + "/health")[0] == 200
+    # Plain HTTP is redirected to HTTPS by the load balancer's listener (the bundle's .ebextensions).
+    plain = "http://%s/api/2.0/mlflow/experiments/search?max_results=1" % mlflow_env["env"]["EndpointURL"]
+    with pytest.raises(urllib.error.HTTPError) as redirected:
+        urllib.request.build_opener(NoRedirect).open(plain, timeout=10)
+    assert redirected.value.code == 301
+    assert redirected.value.headers["Location"] == url + "/api/2.0/mlflow/experiments/search?max_results=1"
     status, body = call(url + "/api/2.0/mlflow/experiments/create", alice["name"], alice["password"], {"name": "shared"})
     assert status == 200, body
     experiment = json.loads(body)["experiment_id"]
