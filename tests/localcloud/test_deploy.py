@@ -1,7 +1,17 @@
 """deploy.yml on the local cloud: a re-run changes nothing and writes nothing; a dry run with a
-changed input shows exactly that change and writes nothing."""
+changed input shows exactly that change and writes nothing; an external database replaces RDS;
+a deploy killed mid-way completes when run again, without duplicates."""
 
+import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
+from urllib.parse import quote
+
+from conftest import ROOT, ansible_env
 
 
 def recap(result):
@@ -37,3 +47,50 @@ def test_deploy_then_rerun_and_dry_run(cloud, run_playbook):
     eb = cloud.client("elasticbeanstalk")
     settings = eb.describe_configuration_settings(ApplicationName="mlflow", EnvironmentName="mlflow")["ConfigurationSettings"][0]["OptionSettings"]
     assert {"Namespace": "aws:autoscaling:asg", "OptionName": "MinSize", "Value": "2"} in settings
+
+
+def test_deploy_with_an_external_database(cloud, run_playbook):
+    # The "external" database: one the user already has (here, one of the local cloud's).
+    endpoint = cloud.client("rds").create_db_instance(
+        DBInstanceIdentifier="theirs", Engine="postgres", DBInstanceClass="db.t3.micro", AllocatedStorage=20,
+        MasterUsername="ext", MasterUserPassword="Ext-pass:/@0001", DBName="tracking")["DBInstance"]["Endpoint"]
+    uri = "postgresql://ext:{}@127.0.0.1:{}/tracking".format(quote("Ext-pass:/@0001", safe=""), endpoint["Port"])
+    env = {"LOCALCLOUD_PORT": str(cloud.port), "LOCALCLOUD_STATE_DIR": str(cloud.state_dir)}
+    result = run_playbook("deploy.yml", {"prerequisites_database_uri": uri, "environment_min_instances": 1}, env=env)
+    assert recap(result)["failed"] == 0, result.stdout[-4000:]
+    assert "Plain HTTP is redirected to HTTPS" in result.stdout and uri not in result.stdout
+    rds = cloud.client("rds").describe_db_instances()["DBInstances"]
+    assert [db["DBInstanceIdentifier"] for db in rds] == ["theirs"]
+    secrets = cloud.client("secretsmanager")
+    assert secrets.get_secret_value(SecretId="mlflow/database-uri")["SecretString"] == uri
+    settings = cloud.client("elasticbeanstalk").describe_configuration_settings(
+        ApplicationName="mlflow", EnvironmentName="mlflow")["ConfigurationSettings"][0]["OptionSettings"]
+    names = {(o["Namespace"], o["OptionName"]): o["Value"] for o in settings}
+    assert names[("aws:elasticbeanstalk:application:environmentsecrets", "MLFLOW_BACKEND_STORE_URI")].startswith("arn:aws:secretsmanager:")
+    assert ("aws:elasticbeanstalk:application:environment", "MLFLOW_DB_HOST") not in names
+    assert uri not in str(settings)
+
+
+def test_a_deploy_killed_mid_way_completes_when_run_again(cloud, run_playbook, tmp_path):
+    env = {"LOCALCLOUD_PORT": str(cloud.port), "LOCALCLOUD_STATE_DIR": str(cloud.state_dir)}
+    (tmp_path / "vars.json").write_text(json.dumps({"environment_min_instances": 1}))
+    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(ROOT / "inventories" / "local"),
+               "-e", "@" + str(tmp_path / "vars.json"), "deploy.yml"]
+    with open(tmp_path / "first.log", "w", encoding="utf-8") as log:
+        first = subprocess.Popen(command, cwd=ROOT, env=dict(ansible_env(), **env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not any(r["action"] == "CreateEnvironment" for r in cloud.requests()):
+        assert first.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
+        time.sleep(0.2)
+    # Killed while the environment launches: no clean-up runs.
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    eb = cloud.client("elasticbeanstalk")
+    assert eb.describe_environments(EnvironmentNames=["mlflow"])["Environments"][0]["Status"] == "Launching"
+
+    again = run_playbook("deploy.yml", {"environment_min_instances": 1}, env=env)
+    assert recap(again)["failed"] == 0, again.stdout[-4000:]
+    environments = eb.describe_environments(IncludeDeleted=True)["Environments"]
+    assert [(e["EnvironmentName"], e["Status"], e["Health"]) for e in environments] == [("mlflow", "Ready", "Green")]
+    assert len(eb.describe_application_versions(ApplicationName="mlflow")["ApplicationVersions"]) == 1
+    assert [r["action"] for r in cloud.requests()].count("CreateEnvironment") == 1
