@@ -20,7 +20,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 # pylint: disable=wrong-import-position
 from localcloud.config import load  # noqa: E402
 from localcloud.platform.image import prepared_venv  # noqa: E402
-from support.cloud import LocalCloud, free_port, wait_ready  # noqa: E402
+from localcloud.procs import free_port  # noqa: E402
+from support.cloud import LocalCloud, wait_ready  # noqa: E402
 
 
 def render_bundle(workdir):

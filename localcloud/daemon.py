@@ -5,6 +5,7 @@ once it answers, and on SIGTERM stops every instance, nginx and PostgreSQL it st
 removes its state (all but its log).
 """
 
+import io
 import json
 import logging
 import os
@@ -13,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+from urllib.parse import parse_qs
 
 os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
@@ -62,9 +64,6 @@ class RequestLog:
 
     @staticmethod
     def describe(environ):
-        import io  # pylint: disable=import-outside-toplevel
-        from urllib.parse import parse_qs  # pylint: disable=import-outside-toplevel
-
         authorization = environ.get("HTTP_AUTHORIZATION", "")
         service = "unknown"
         if "Credential=" in authorization:
@@ -136,8 +135,7 @@ def serve(config):
     pool = PortPool(config.port_range)
     cluster = Cluster(config.state_dir / "postgres", pool.take()).start()
     log.info("PostgreSQL on %s:%d", HOST, cluster.port)
-    platform = Platform(config, cert, key, logger=log.info)
-    platform.ports = pool
+    platform = Platform(config, cert, key, ports=pool, logger=log.info)
     eb.install()
     rds.install(cluster)
     s3policy.install()

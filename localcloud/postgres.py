@@ -57,10 +57,6 @@ class Cluster:
         if self.running():
             self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "30", "stop")
 
-    def restart(self):
-        self.stop()
-        self.start()
-
     def sql(self, statement, database="postgres"):
         return self._run(
             pg_bin("psql"), "-h", str(self.root), "-p", str(self.port), "-U", "postgres", "-d", database,
@@ -74,9 +70,6 @@ class Cluster:
         self.sql("%s ROLE %s LOGIN PASSWORD %s" % (verb, quote_ident(owner), quote_literal(password)))
         if name != "postgres" and not self.sql("SELECT 1 FROM pg_database WHERE datname = %s" % quote_literal(name)).strip():
             self.sql("CREATE DATABASE %s OWNER %s" % (quote_ident(name), quote_ident(owner)))
-
-    def set_password(self, owner, password):
-        self.sql("ALTER ROLE %s PASSWORD %s" % (quote_ident(owner), quote_literal(password)))
 
     def drop_database(self, name, owner=None):
         if name:

@@ -47,6 +47,13 @@ def port_is_free(port):
     return True
 
 
+def free_port():
+    """A port the system has free right now (outside any pool: for one-off servers)."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
 def port_is_open(port, timeout=0.2):
     try:
         socket.create_connection((HOST, port), timeout=timeout).close()

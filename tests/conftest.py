@@ -72,7 +72,8 @@ def rendered_bundle(tmp_path_factory):
 @pytest.fixture(scope="session")
 def local_cloud():
     """The local cloud, on its own ports and state folder, for the whole session."""
-    from support.cloud import LocalCloud, free_port  # pylint: disable=import-outside-toplevel
+    from localcloud.procs import free_port  # pylint: disable=import-outside-toplevel
+    from support.cloud import LocalCloud  # pylint: disable=import-outside-toplevel
 
     if not Path("/usr/lib/postgresql").is_dir() or not shutil.which("nginx"):
         pytest.skip("nginx and PostgreSQL are installed by `make setup`")

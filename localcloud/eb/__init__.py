@@ -7,7 +7,7 @@ import moto.elasticbeanstalk
 import moto.elasticbeanstalk.models
 import moto.elasticbeanstalk.urls
 
-from localcloud.eb import models, responses, urls
+from localcloud.eb import models, urls
 
 
 def install():

@@ -212,17 +212,8 @@ class Operation:
         self.version = version
         self.previous_settings = previous_settings
 
-    @property
-    def settings(self):
-        return self.environment.settings
-
     def event(self, message, severity="INFO"):
         self.backend.add_event(message, severity, environment=self.environment, request_id=self.request_id)
-
-    def set_health(self, health, status):
-        with self.backend.lock:
-            if (self.environment.health, self.environment.health_status) != (health, status):
-                self.environment.health, self.environment.health_status = health, status
 
     def set_address(self, cname, endpoint_url):
         with self.backend.lock:
@@ -236,7 +227,6 @@ class LocalEBBackend(BaseBackend):
         self.applications = {}
         self.environments = []
         self.events = []
-        self.threads = []
 
     # Applications -------------------------------------------------------------------------
 
@@ -267,8 +257,8 @@ class LocalEBBackend(BaseBackend):
 
     def delete_application(self, name, terminate_environments):
         with self.lock:
-            application = self.application(name)
-            running = [env for env in self.environments if env.application_name == name and env.status != "Terminated"]
+            self.application(name)  # raises when there is none
+            running = [env for env in self.live_environments() if env.application_name == name]
             if running and not terminate_environments:
                 raise InvalidParameterValue("Unable to delete application %s because it has running environments." % name)
             for env in running:
@@ -283,13 +273,14 @@ class LocalEBBackend(BaseBackend):
         bucket, key = (bundle or {}).get("S3Bucket"), (bundle or {}).get("S3Key")
         if not bucket or not key:
             raise InvalidParameterCombination("Both S3 bucket and key must be specified.")
+        # Read the bundle from S3 before taking the lock: other EB calls need not wait for it.
+        problem = DRIVER.validate_bundle(bucket, key)
         with self.lock:
             if app_name not in self.applications and auto_create:
                 self.create_application(app_name, "", {})
             application = self.application(app_name)
             if label in application.versions:
                 raise InvalidParameterValue("Application Version %s already exists." % label)
-            problem = DRIVER.validate_bundle(bucket, key)
             if problem == "missing":
                 raise InvalidParameterCombination("Unable to download from S3 location (Bucket: %s  Key: %s). Reason: Not Found" % (bucket, key))
             version = ApplicationVersion(self, application, label, description, bucket, key)
@@ -325,7 +316,7 @@ class LocalEBBackend(BaseBackend):
             application = self.application(app_name)
             if label not in application.versions:
                 raise InvalidParameterValue("Application Version %s not found." % label)
-            users = [env.name for env in self.environments if env.application_name == app_name and env.version_label == label and env.status != "Terminated"]
+            users = [env.name for env in self.live_environments() if env.application_name == app_name and env.version_label == label]
             if users:
                 raise InvalidParameterValue(
                     "Unable to delete application version '%s' because it is deployed to running environment(s): %s." % (label, ", ".join(users))
@@ -503,9 +494,7 @@ class LocalEBBackend(BaseBackend):
                 self.add_event("Environment update completed successfully.", environment=env, request_id=operation.request_id)
 
     def _start(self, target, *args):
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        self.threads = [t for t in self.threads if t.is_alive()] + [thread]
-        thread.start()
+        threading.Thread(target=target, args=args, daemon=True).start()
 
     def describe_environments(self, params):
         names = params.get("EnvironmentNames") or []

@@ -24,10 +24,11 @@ INSTANCE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "localcloud-instance", "AWS_SECRET_
 
 
 class Platform(Driver):
-    def __init__(self, config, cert, key, logger=print):
+    def __init__(self, config, cert, key, ports=None, logger=print):
         self.config = config
         self.cert, self.key = str(cert), str(key)
-        self.ports = PortPool(config.port_range)
+        # Shared with whatever else takes ports from the range (the daemon's PostgreSQL).
+        self.ports = ports or PortPool(config.port_range)
         self.runtimes = {}
         self.lock = threading.Lock()
         self.log = logger

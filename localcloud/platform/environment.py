@@ -36,7 +36,6 @@ class EnvironmentRuntime:
         self.front = FrontDoor(self.root / "frontdoor", platform.ports.take(), platform.ports.take(), platform.cert, platform.key)
         self.stopping = threading.Event()
         self.monitor = threading.Thread(target=self._monitor, daemon=True)
-        self.operation = None
 
     # Settings -----------------------------------------------------------------------------
 
@@ -65,7 +64,6 @@ class EnvironmentRuntime:
     # Operations ---------------------------------------------------------------------------
 
     def launch(self, operation):
-        self.operation = operation
         self.front.configure([])
         self.front.start()
         operation.set_address("%s:%d" % (HOST, self.front.https_port), "%s:%d" % (HOST, self.front.http_port))
@@ -85,7 +83,6 @@ class EnvironmentRuntime:
         operation.event("Application available at %s." % self.environment.cname)
 
     def update(self, operation):
-        self.operation = operation
         previous = operation.previous_settings or {}
         variables = self.platform.app_variables(self.environment.settings)
         changed_variables = variables != self.variables
@@ -133,7 +130,6 @@ class EnvironmentRuntime:
                 self._retire(instance)
 
     def terminate(self, operation):
-        self.operation = operation
         self.shutdown()
         operation.event("Deleted load balancer and instances of %s." % self.environment.name)
 
@@ -207,13 +203,13 @@ class EnvironmentRuntime:
     # Health monitor -----------------------------------------------------------------------
 
     def _route(self):
-        self.front.configure([i.nginx.port for i in self.instances if i.in_service and i.healthy], redirect=False)
+        self.front.configure([i.nginx.port for i in self.instances if i.in_service and i.healthy])
 
     def _use_bundle(self, bundle):
         """The bundle to deploy from now on; its .ebextensions may redirect HTTP to HTTPS."""
         self.bundle = bundle
         with self.lock:
-            self.front.configure(self.front.targets or [], redirect=http_redirect_status(bundle))
+            self.front.set_redirect(http_redirect_status(bundle))
 
     def _monitor(self):
         while not self.stopping.wait(CHECK_INTERVAL):

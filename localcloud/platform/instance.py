@@ -73,19 +73,7 @@ class Instance:
         self.restarts, self.next_restart = 0, 0.0
         staging = self.root / "staging"
         shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
-            for info in archive.infolist():
-                target = (staging / info.filename).resolve()
-                if not str(target).startswith(str(staging.resolve())):
-                    raise RuntimeError("the bundle has a path outside its root: %s" % info.filename)
-                if info.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(archive.read(info))
-                mode = (info.external_attr >> 16) & 0o777
-                target.chmod(mode or 0o644)
+        extract(bundle, staging)
         self.run_hooks(staging, hooks, "prebuild")
         image_root = self.root / "image-staging"
         shutil.rmtree(image_root, ignore_errors=True)
@@ -220,6 +208,23 @@ class Instance:
             self.stop_app(fast)
             self.nginx.stop(fast)
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def extract(bundle, folder):
+    """Unpacks a bundle (zip bytes) into `folder` with its files' modes, refusing paths outside it."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+        for info in archive.infolist():
+            target = (folder / info.filename).resolve()
+            if not str(target).startswith(str(folder.resolve())):
+                raise RuntimeError("the bundle has a path outside its root: %s" % info.filename)
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.read(info))
+            target.chmod((info.external_attr >> 16) & 0o777 or 0o644)
 
 
 def _reason(error):

@@ -202,11 +202,15 @@ class FrontDoor(Nginx):
         self.targets = None
         self.redirect = None
 
-    def configure(self, targets, redirect=None):
-        """Routes to these instance ports only (HTTP redirects to HTTPS with `redirect`'s status);
-        returns whether anything changed."""
-        targets = sorted(targets)
-        redirect = self.redirect if redirect is False else redirect
+    def configure(self, targets):
+        """Routes to these instance ports only; returns whether anything changed."""
+        return self._write(sorted(targets), self.redirect)
+
+    def set_redirect(self, status):
+        """HTTP answers with a redirect to HTTPS (`status`: 301 or 302), or forwards (None)."""
+        return self._write(self.targets or [], status)
+
+    def _write(self, targets, redirect):
         if targets == self.targets and redirect == self.redirect:
             return False
         self.prepare()

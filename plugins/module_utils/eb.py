@@ -16,6 +16,8 @@ import re
 import time
 from datetime import datetime, timezone
 
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+
 ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,38}[A-Za-z0-9]$")
 CNAME_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,61}[A-Za-z0-9]$")
 ENVIRONMENT_PROPERTIES = "aws:elasticbeanstalk:application:environment"
@@ -65,6 +67,17 @@ def describe_tags(client, arn):
 
 def user_tags(tags):
     return dict((key, value) for key, value in tags.items() if not SYSTEM_TAG.match(key))
+
+
+def environment_view(env, tags):
+    """An environment for a module's result: snake_case, its HTTPS url (when it has a CNAME), its tags."""
+    if not env:
+        return {}
+    result = camel_dict_to_snake_dict(env)
+    if env.get("CNAME"):
+        result["url"] = "https://" + env["CNAME"]
+    result["tags"] = tags
+    return result
 
 
 def describe_version(client, application, label):
@@ -210,11 +223,11 @@ def immutable_conflicts(desired, current):
     return problems
 
 
-def managed_view(settings, keys, hide_namespaces=()):
+def managed_view(settings, keys):
     """The settings the user manages, as a sorted list (for results and diffs)."""
     return [
         dict(namespace=key[0], option_name=key[1], value=settings[key], **({"resource_name": key[2]} if key[2] else {}))
-        for key in sorted(keys) if key in settings and key[0] not in hide_namespaces
+        for key in sorted(keys) if key in settings
     ]
 
 

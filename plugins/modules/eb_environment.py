@@ -157,8 +157,6 @@ events:
 
 from copy import deepcopy
 
-from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
@@ -178,16 +176,6 @@ def validate(params):
     if params.get("cname_prefix") and not eb.CNAME_PREFIX.match(params["cname_prefix"]):
         raise eb.EBError("cname_prefix: '%s' must be 4 to 63 letters, digits and hyphens, not starting or ending with a hyphen" % params["cname_prefix"])
     return eb.desired_settings(params["option_settings"])
-
-
-def view(env, tags):
-    if not env:
-        return {}
-    result = camel_dict_to_snake_dict(env)
-    if env.get("CNAME"):
-        result["url"] = "https://" + env["CNAME"]
-    result["tags"] = tags
-    return result
 
 
 class Environment:
@@ -305,7 +293,7 @@ class Environment:
 
     def ensure_absent(self):
         env = eb.describe_environment(self.client, self.app, self.name)
-        if env is None or env["Status"] == "Terminating" and not self.params["wait"]:
+        if env is None or (env["Status"] == "Terminating" and not self.params["wait"]):
             return False
         if self.check_mode:
             return env["Status"] != "Terminating"
@@ -390,7 +378,7 @@ def main():
     keys = set(desired) | set(key for key in list(before[1]) + list(after[1]) if key[0] in purged)
     result = {
         "changed": changed,
-        "environment": view(after[0], after[2]),
+        "environment": eb.environment_view(after[0], after[2]),
         "option_settings": eb.managed_view(after[1], keys),
     }
     if module._diff:  # pylint: disable=protected-access

@@ -50,13 +50,12 @@ EXAMPLES = r"""
 
 RETURN = r"""
 environments:
-  description: The environments (snake_case), each with C(url) and C(tags), and C(option_settings) when asked.
+  description: The environments (snake_case), each with C(tags), C(url) when it has a CNAME, and C(option_settings) when asked.
   returned: always
   type: list
   elements: dict
 """
 
-from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -77,9 +76,7 @@ def describe(client, application, name, with_settings):
     for env in client.describe_environments(aws_retry=True, **request).get("Environments", []):
         if env.get("Status") == "Terminated":
             continue
-        item = camel_dict_to_snake_dict(env)
-        item["url"] = "https://" + env["CNAME"] if env.get("CNAME") else None
-        item["tags"] = eb.user_tags(eb.describe_tags(client, env["EnvironmentArn"]))
+        item = eb.environment_view(env, eb.user_tags(eb.describe_tags(client, env["EnvironmentArn"])))
         if with_settings:
             settings = eb.describe_settings(client, application, env["EnvironmentName"])
             item["option_settings"] = eb.managed_view(settings, settings)

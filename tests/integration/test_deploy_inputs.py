@@ -3,7 +3,7 @@ local cloud is started)."""
 
 import pytest
 
-from support.cloud import free_port
+from localcloud.procs import free_port
 
 CASES = [
     ({"environment_https_required": True}, "environment_certificate_arn (mlflowops_certificate_arn in the inventory) must be the ARN"),

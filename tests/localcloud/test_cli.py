@@ -6,7 +6,8 @@ import socket
 
 import pytest
 
-from support.cloud import LocalCloud, free_port, toy_bundle, wait_ready
+from localcloud.procs import free_port
+from support.cloud import LocalCloud, toy_bundle, wait_ready
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

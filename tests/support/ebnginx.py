@@ -5,18 +5,11 @@ runs, without an app or a load balancer, for tests that attack nginx alone.
 """
 
 import shutil
-import socket
 import tempfile
-import zipfile
 from pathlib import Path
 
-from localcloud.platform.instance import Instance
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from localcloud.platform.instance import Instance, extract
+from localcloud.procs import free_port
 
 
 class EBNginx:
@@ -26,12 +19,7 @@ class EBNginx:
         self.base.chmod(0o755)
         self.instance = Instance(self.base, free_port(), app_port, venv_cache=None)
         self.source = self.instance.root / "current"
-        with zipfile.ZipFile(bundle_zip) as archive:
-            for info in archive.infolist():
-                target = self.source / info.filename
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(archive.read(info))
-                target.chmod((info.external_attr >> 16) & 0o777)
+        extract(Path(bundle_zip).read_bytes(), self.source)
         self.instance.nginx.configure(self.source, app_port)
 
     @property
