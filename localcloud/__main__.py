@@ -1,10 +1,12 @@
-"""python -m localcloud start|stop|status|reset|env
+"""python -m localcloud start|stop|status|reset|env|sql DATABASE STATEMENT
 
   start   start the local cloud in the background (nothing happens if it already runs)
   stop    stop it: every instance, nginx and PostgreSQL it started; remove its state
   status  say whether it runs, and where
   reset   forget every resource (moto's reset API) and stop every environment, in seconds
   env     print the variables that point AWS clients at it
+  sql     run one SQL statement in a database of its PostgreSQL (an RDS instance's db_name),
+          as the superuser, and print the rows (inspection and tests)
 """
 
 import json
@@ -138,10 +140,23 @@ def serve(config):
     return 0
 
 
+def sql(config, database, statement):
+    from localcloud.postgres import Cluster  # pylint: disable=import-outside-toplevel
+
+    if not (read_pid(config) and answers(config)):
+        print("The local cloud is not running.", file=sys.stderr)
+        return 3
+    port = json.loads((config.state_dir / "localcloud.json").read_text())["postgres_port"]
+    print(Cluster(config.state_dir / "postgres", port).sql(statement, database), end="")
+    return 0
+
+
 COMMANDS = {"start": start, "stop": stop, "status": status, "reset": reset, "env": env, "serve": serve}
 
 
 def main(argv):
+    if len(argv) == 3 and argv[0] == "sql":
+        return sql(config_module.load(), argv[1], argv[2])
     if len(argv) != 1 or argv[0] not in COMMANDS:
         print(__doc__.strip(), file=sys.stderr)
         return 2

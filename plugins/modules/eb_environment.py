@@ -50,6 +50,14 @@ options:
   version_label:
     description: The application version to deploy.
     type: str
+  redeploy:
+    description:
+      - Deploy the application version again even when it is the one running, in the batches of
+        the environment's deployment policy. Instances restart and fetch their environment
+        secrets again (after a rotation in Secrets Manager or Parameter Store).
+      - Always reports a change on an existing environment; ignored when creating one.
+    type: bool
+    default: false
   tier:
     description: The environment tier. Fixed at creation.
     choices: [WebServer, Worker]
@@ -255,6 +263,8 @@ class Environment:
             update["OptionsToRemove"] = to_remove
         if params.get("version_label") and params["version_label"] != env.get("VersionLabel"):
             update["VersionLabel"] = params["version_label"]
+        elif params["redeploy"] and (params.get("version_label") or env.get("VersionLabel")):
+            update["VersionLabel"] = params.get("version_label") or env["VersionLabel"]
         if params.get("description") is not None and params["description"] != env.get("Description", ""):
             update["Description"] = params["description"]
         update.update(eb.platform_drift(params.get("platform"), env))
@@ -345,6 +355,7 @@ def main():
         state=dict(choices=["present", "absent"], default="present"),
         platform=dict(),
         version_label=dict(),
+        redeploy=dict(type="bool", default=False),
         tier=dict(choices=["WebServer", "Worker"], default="WebServer"),
         cname_prefix=dict(),
         description=dict(),

@@ -47,7 +47,7 @@ def aws():
 def params(**overrides):
     values = {
         "name": "env-one", "application_name": "app", "state": "present", "platform": BRANCH, "version_label": "v1",
-        "tier": "WebServer", "cname_prefix": None, "description": None, "tags": None, "purge_tags": True, "wait": True,
+        "tier": "WebServer", "redeploy": False, "cname_prefix": None, "description": None, "tags": None, "purge_tags": True, "wait": True,
         "wait_timeout": 60, "purge_option_namespaces": [eb.ENVIRONMENT_PROPERTIES, eb.ENVIRONMENT_SECRETS],
         "option_settings": [{"namespace": "aws:autoscaling:asg", "option_name": "MinSize", "value": "2"},
                             {"namespace": ENV_NS, "option_name": "GREETING", "value": "hello"}],
@@ -166,6 +166,18 @@ def test_version_update_waits_for_a_busy_environment_first(aws):
     fake = FakeTime()
     (changed, _predicted), _before = run_present(client, fake=fake, version_label="v2")
     assert changed and fake.sleeps == [1.0]
+    stubber.assert_no_pending_responses()
+
+
+def test_redeploy_sends_the_running_version_again(aws):
+    stubber, client = aws
+    existing(stubber)
+    stubber.add_response("update_environment", dict(environment("Updating"), ResponseMetadata={"RequestId": "req-1"}),
+                         {"ApplicationName": "app", "EnvironmentName": "env-one", "VersionLabel": "v1"})
+    expect_describe(stubber, environment("Ready"))
+    expect_errors(stubber, [])
+    (changed, _predicted), _before = run_present(client, redeploy=True, version_label=None)
+    assert changed
     stubber.assert_no_pending_responses()
 
 
