@@ -25,3 +25,40 @@ def test_bad_input_fails_before_anything_is_created(run_playbook, tmp_path, over
     assert message in " ".join((result.stdout + result.stderr).split()), result.stdout[-3000:]
     # Nothing was started, so nothing can have been created.
     assert not (state / "localcloud.pid").exists()
+
+
+USERS = [{"name": "alice", "password": "alice-Password-0001"}, {"name": "bob", "password": "bob-Password-000002"}]
+
+DAY_TWO_CASES = [
+    ("rotate_credentials.yml", {"bundle_users": []}, "the users list is empty"),
+    ("rotate_credentials.yml", {"bundle_users": USERS, "mlflowops_retired_users": [USERS[1]]},
+     "bob is both retired and a current user with that same password"),
+    ("rotate_credentials.yml", {"bundle_users": USERS, "mlflowops_retired_users": [{"name": "carol"}]},
+     "Each retired credential needs a name and a password"),
+    ("rotate_credentials.yml", {"bundle_users": USERS, "mlflowops_rotate_secrets": ["root_password"]},
+     "takes database_password and flask_secret_key; got ['root_password']"),
+    ("rotate_credentials.yml", {"bundle_users": USERS, "mlflowops_rotate_secrets": ["database_password"],
+                                "prerequisites_database_uri": "postgresql://u:p@db.example.com/mlflow"},
+     "An external database's password (prerequisites_database_uri) is rotated where that database lives"),
+    ("rotate_credentials.yml", {"bundle_users": USERS}, "The local cloud is not running, so nothing is deployed to rotate"),
+    ("teardown.yml", {"mlflowops_purge": True}, "To confirm, also set mlflowops_purge_confirm=mlflow. Nothing was changed."),
+    ("teardown.yml", {"mlflowops_purge": True, "mlflowops_purge_confirm": "yes"}, "To confirm, also set mlflowops_purge_confirm=mlflow."),
+]
+
+
+@pytest.mark.parametrize("playbook, overrides, message", DAY_TWO_CASES)
+def test_day_two_bad_input_fails_and_changes_nothing(run_playbook, tmp_path, playbook, overrides, message):
+    state = tmp_path / "cloud"
+    result = run_playbook(playbook, overrides, env={"LOCALCLOUD_STATE_DIR": str(state), "LOCALCLOUD_PORT": str(free_port())})
+    assert result.returncode != 0
+    assert message in " ".join((result.stdout + result.stderr).split()), result.stdout[-3000:]
+    assert not (state / "localcloud.pid").exists()
+
+
+def test_teardown_with_nothing_deployed_is_a_clear_no_op(run_playbook, tmp_path):
+    state = tmp_path / "cloud"
+    result = run_playbook("teardown.yml", {}, env={"LOCALCLOUD_STATE_DIR": str(state), "LOCALCLOUD_PORT": str(free_port())})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "nothing is deployed and nothing was changed" in " ".join(result.stdout.split())
+    assert "changed=0" in result.stdout
+    assert not (state / "localcloud.pid").exists()

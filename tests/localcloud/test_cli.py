@@ -52,6 +52,7 @@ def test_start_is_idempotent_and_stop_leaves_nothing(lone_cloud):
     front = int(env["CNAME"].split(":")[1])
     postgres = lone_cloud.info()["postgres_port"]
     assert listening(front) and listening(postgres) and lone_cloud.processes()
+    assert lone_cloud.cli("sql", "postgres", "SELECT 40 + 2").stdout.strip() == "42"
 
     assert "stopped" in lone_cloud.cli("stop").stdout
     assert lone_cloud.processes() == []
@@ -59,6 +60,7 @@ def test_start_is_idempotent_and_stop_leaves_nothing(lone_cloud):
     assert sorted(os.listdir(lone_cloud.state_dir)) == ["localcloud.log"]
     assert "was not running" in lone_cloud.cli("stop").stdout
     assert lone_cloud.cli("status", check=False).returncode == 3
+    assert lone_cloud.cli("sql", "postgres", "SELECT 1", check=False).returncode == 3
 
 
 def test_stop_cleans_up_after_a_killed_server(lone_cloud):

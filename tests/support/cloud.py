@@ -22,11 +22,11 @@ class LocalCloud:
         self.env = dict(os.environ, LOCALCLOUD_STATE_DIR=str(state_dir), LOCALCLOUD_PORT=str(port), LOCALCLOUD_PORTS=ports)
         self.endpoint = "http://127.0.0.1:%d" % port
 
-    def cli(self, command, check=True):
-        result = subprocess.run([sys.executable, "-m", "localcloud", command], cwd=ROOT, env=self.env,
+    def cli(self, *command, check=True):
+        result = subprocess.run([sys.executable, "-m", "localcloud", *command], cwd=ROOT, env=self.env,
                                 capture_output=True, text=True, timeout=180, check=False)
         if check and result.returncode != 0:
-            raise AssertionError("localcloud %s failed:\n%s%s" % (command, result.stdout, result.stderr))
+            raise AssertionError("localcloud %s failed:\n%s%s" % (" ".join(command), result.stdout, result.stderr))
         return result
 
     def client(self, service):
