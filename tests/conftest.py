@@ -77,7 +77,7 @@ def local_cloud():
 
     if not Path("/usr/lib/postgresql").is_dir() or not shutil.which("nginx"):
         pytest.skip("nginx and PostgreSQL are installed by `make setup`")
-    cloud = LocalCloud(ROOT / ".state" / "localcloud-test", free_port(), "21000-21999")
+    cloud = LocalCloud(ROOT / ".state" / "localcloud-test", free_port(), os.environ.get("LOCALCLOUD_TEST_PORTS", "21000-21999"))
     cloud.cli("start")
     yield cloud
     cloud.cli("stop")

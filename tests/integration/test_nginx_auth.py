@@ -1,6 +1,5 @@
 """The bundle's nginx snippets in a real nginx laid out like EB's: the attack attempts fail."""
 
-import base64
 import http.client
 import os
 import shutil
@@ -11,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from support.ebnginx import EBNginx
+from support.probes import BAD_CREDENTIAL_IDS, BAD_CREDENTIALS, PROTECTED, basic
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is installed by `make setup`"),
@@ -62,10 +62,6 @@ def request(front, path, headers=None, method="GET"):
     return response.status, body, response
 
 
-def basic(user, password):
-    return {"Authorization": "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()}
-
-
 def test_credentials_open_the_door(front, rendered_bundle):
     for user in rendered_bundle["users"]:
         status, body, _response = request(front, "/api/2.0/mlflow/experiments/search", basic(user["name"], user["password"]))
@@ -73,26 +69,6 @@ def test_credentials_open_the_door(front, rendered_bundle):
         assert body == b"upstream:/api/2.0/mlflow/experiments/search"
 
 
-PROTECTED = [
-    "/",
-    "/api/2.0/mlflow/experiments/search",
-    "/ajax-api/2.0/mlflow/runs/search",
-    "/graphql",
-    "/api/2.0/mlflow-artifacts/artifacts/0/x",
-    "/get-artifact?path=x&run_uuid=y",
-    "/model-versions/get-artifact?path=x",
-    "/static-files/index.html",
-    "/version",
-    "/healthz",
-    "/health/",
-    "/HEALTH",
-    "/health/../api/2.0/mlflow/experiments/search",
-    "/health/%2e%2e/api/2.0/mlflow/experiments/search",
-    "/%2e%2e/",
-    "//api/2.0/mlflow/experiments/search",
-    "/health%2F..%2Fapi",
-    "/./health/../graphql",
-]
 
 
 @pytest.mark.parametrize("path", PROTECTED)
@@ -106,20 +82,7 @@ def test_every_path_but_health_needs_credentials(front, path):
     assert b"nginx/" not in body, "the server must not reveal its version"
 
 
-@pytest.mark.parametrize(
-    "headers",
-    [
-        basic("alice", "wrong-password-0000"),
-        basic("alice", ""),
-        basic("alice", "bob-Password-000002"),  # another user's password
-        basic("nobody", "alice-Password-0001"),
-        {"Authorization": "Basic " + base64.b64encode(b"alice").decode()},  # user only
-        {"Authorization": "Basic !!!not-base64"},
-        {"Authorization": "Bearer alice-Password-0001"},
-        {"Authorization": "Basic"},
-    ],
-    ids=["wrong", "empty", "other-users", "unknown-user", "user-only", "malformed", "bearer", "no-value"],
-)
+@pytest.mark.parametrize("headers", BAD_CREDENTIALS, ids=BAD_CREDENTIAL_IDS)
 def test_bad_credentials_are_refused(front, headers):
     status = request(front, "/api/2.0/mlflow/experiments/search", headers)[0]
     assert status == 401

@@ -15,20 +15,15 @@ import urllib.request
 
 import pytest
 
-from support.cloud import wait_ready
+from support.cloud import launch_mlflow, print_events
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the bundle's hooks install the users file as root, as on EB")
 INSECURE = ssl._create_unverified_context()  # the front door's certificate is self-signed
-ENV_NS = "aws:elasticbeanstalk:application:environment"
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
-
-
-def option(namespace, name, value):
-    return {"Namespace": namespace, "OptionName": name, "Value": value}
 
 
 def call(url, user=None, password=None, body=None):
@@ -46,36 +41,9 @@ def call(url, user=None, password=None, body=None):
 
 @pytest.fixture
 def mlflow_env(cloud, rendered_bundle):
-    s3, eb = cloud.client("s3"), cloud.client("elasticbeanstalk")
-    s3.create_bucket(Bucket="mlflow-bundles")
-    s3.create_bucket(Bucket="mlflow-artifacts")
-    s3.put_object(Bucket="mlflow-bundles", Key="bundle.zip", Body=rendered_bundle["zip"].read_bytes())
-    db = cloud.client("rds").create_db_instance(
-        DBInstanceIdentifier="mlflow-db", Engine="postgres", DBInstanceClass="db.t3.micro", AllocatedStorage=20,
-        MasterUsername="mlflow", MasterUserPassword="Db-pass:/@-0001", DBName="mlflow")["DBInstance"]
-    secret = cloud.client("secretsmanager").create_secret(Name="mlflow/db", SecretString="Db-pass:/@-0001")["ARN"]
-    eb.create_application(ApplicationName="mlflow")
-    eb.create_application_version(ApplicationName="mlflow", VersionLabel="v1", Process=True,
-                                  SourceBundle={"S3Bucket": "mlflow-bundles", "S3Key": "bundle.zip"})
-    eb.create_environment(
-        ApplicationName="mlflow", EnvironmentName="mlflow-test", VersionLabel="v1",
-        PlatformArn=eb.list_platform_versions()["PlatformSummaryList"][-1]["PlatformArn"],
-        OptionSettings=[
-            option("aws:autoscaling:asg", "MinSize", "2"),
-            option("aws:elasticbeanstalk:environment:process:default", "HealthCheckPath", "/health"),
-            option(ENV_NS, "MLFLOW_DB_HOST", db["Endpoint"]["Address"]),
-            option(ENV_NS, "MLFLOW_DB_PORT", str(db["Endpoint"]["Port"])),
-            option(ENV_NS, "MLFLOW_DB_NAME", "mlflow"),
-            option(ENV_NS, "MLFLOW_DB_USER", "mlflow"),
-            option(ENV_NS, "MLFLOW_ARTIFACTS_DESTINATION", "s3://mlflow-artifacts/mlflow"),
-            option("aws:elasticbeanstalk:application:environmentsecrets", "MLFLOW_DB_PASSWORD", secret),
-        ],
-    )
-    env = wait_ready(eb, "mlflow-test", timeout=600)
-    yield {"env": env, "url": "https://%s" % env["CNAME"], "users": rendered_bundle["users"], "s3": s3}
-    # Shown when a test failed: what the platform saw.
-    for event in reversed(eb.describe_events(EnvironmentName="mlflow-test")["Events"]):
-        print(event["EventDate"], event["Severity"], event["Message"])
+    env = launch_mlflow(cloud, rendered_bundle["zip"])
+    yield {"env": env, "url": "https://%s" % env["CNAME"], "users": rendered_bundle["users"], "s3": cloud.client("s3")}
+    print_events(cloud, "mlflow-test")
 
 
 def test_front_door_needs_credentials_and_instances_share_one_store(mlflow_env):

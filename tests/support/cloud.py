@@ -158,3 +158,45 @@ def toy_bundle(version="v1", omit=(), extra=None):
             info.external_attr = (0o100000 | mode) << 16
             archive.writestr(info, text)
     return buffer.getvalue()
+
+
+ENV_NS = "aws:elasticbeanstalk:application:environment"
+
+
+def option(namespace, name, value):
+    return {"Namespace": namespace, "OptionName": name, "Value": value}
+
+
+def launch_mlflow(cloud, bundle_zip, name="mlflow-test", properties=None, timeout=600):
+    """The collection's bundle as an environment of two instances: one RDS PostgreSQL (its
+    password from Secrets Manager), artifacts in S3. Returns the Ready environment."""
+    s3, eb = cloud.client("s3"), cloud.client("elasticbeanstalk")
+    s3.create_bucket(Bucket="mlflow-bundles")
+    s3.create_bucket(Bucket="mlflow-artifacts")
+    s3.put_object(Bucket="mlflow-bundles", Key="bundle.zip", Body=Path(bundle_zip).read_bytes())
+    db = cloud.client("rds").create_db_instance(
+        DBInstanceIdentifier="mlflow-db", Engine="postgres", DBInstanceClass="db.t3.micro", AllocatedStorage=20,
+        MasterUsername="mlflow", MasterUserPassword="Db-pass:/@-0001", DBName="mlflow")["DBInstance"]
+    secret = cloud.client("secretsmanager").create_secret(Name="mlflow/db", SecretString="Db-pass:/@-0001")["ARN"]
+    eb.create_application(ApplicationName="mlflow")
+    eb.create_application_version(ApplicationName="mlflow", VersionLabel="v1", Process=True,
+                                  SourceBundle={"S3Bucket": "mlflow-bundles", "S3Key": "bundle.zip"})
+    values = {"MLFLOW_DB_HOST": db["Endpoint"]["Address"], "MLFLOW_DB_PORT": str(db["Endpoint"]["Port"]), "MLFLOW_DB_NAME": "mlflow",
+              "MLFLOW_DB_USER": "mlflow", "MLFLOW_ARTIFACTS_DESTINATION": "s3://mlflow-artifacts/mlflow"}
+    values.update(properties or {})
+    eb.create_environment(
+        ApplicationName="mlflow", EnvironmentName=name, VersionLabel="v1",
+        PlatformArn=eb.list_platform_versions()["PlatformSummaryList"][-1]["PlatformArn"],
+        OptionSettings=[
+            option("aws:autoscaling:asg", "MinSize", "2"),
+            option("aws:elasticbeanstalk:environment:process:default", "HealthCheckPath", "/health"),
+            option("aws:elasticbeanstalk:application:environmentsecrets", "MLFLOW_DB_PASSWORD", secret),
+        ] + [option(ENV_NS, key, value) for key, value in sorted(values.items())],
+    )
+    return wait_ready(eb, name, timeout=timeout)
+
+
+def print_events(cloud, name):
+    """Shown when a test failed: what the platform saw."""
+    for event in reversed(cloud.client("elasticbeanstalk").describe_events(EnvironmentName=name)["Events"]):
+        print(event["EventDate"], event["Severity"], event["Message"])

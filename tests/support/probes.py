@@ -1,0 +1,45 @@
+"""The attacks the security tests try: paths that must need credentials, and bad credentials.
+
+The users are those of the session's rendered bundle (tests/conftest.py): alice and bob.
+"""
+
+import base64
+
+
+def basic(user, password):
+    return {"Authorization": "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()}
+
+
+# Every path but /health needs credentials, whatever its spelling.
+PROTECTED = [
+    "/",
+    "/api/2.0/mlflow/experiments/search",
+    "/ajax-api/2.0/mlflow/runs/search",
+    "/graphql",
+    "/api/2.0/mlflow-artifacts/artifacts/0/x",
+    "/get-artifact?path=x&run_uuid=y",
+    "/model-versions/get-artifact?path=x",
+    "/static-files/index.html",
+    "/version",
+    "/healthz",
+    "/health/",
+    "/HEALTH",
+    "/health/../api/2.0/mlflow/experiments/search",
+    "/health/%2e%2e/api/2.0/mlflow/experiments/search",
+    "/%2e%2e/",
+    "//api/2.0/mlflow/experiments/search",
+    "/health%2F..%2Fapi",
+    "/./health/../graphql",
+]
+
+BAD_CREDENTIALS = [
+    basic("alice", "wrong-password-0000"),
+    basic("alice", ""),
+    basic("alice", "bob-Password-000002"),  # another user's password
+    basic("nobody", "alice-Password-0001"),
+    {"Authorization": "Basic " + base64.b64encode(b"alice").decode()},  # user only
+    {"Authorization": "Basic !!!not-base64"},
+    {"Authorization": "Bearer alice-Password-0001"},
+    {"Authorization": "Basic"},
+]
+BAD_CREDENTIAL_IDS = ["wrong", "empty", "other-users", "unknown-user", "user-only", "malformed", "bearer", "no-value"]
