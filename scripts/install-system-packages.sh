@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the local cloud and the tests need when any is missing: nginx,
-# PostgreSQL, unzip, openssl, and shellcheck for the sanity tests. Needs root (or sudo) and
-# apt-get; does nothing when all are there.
+# PostgreSQL, unzip, openssl, shellcheck for the sanity tests, and wrk for the benchmarks.
+# Needs root (or sudo) and apt-get; does nothing when all are there.
 set -euo pipefail
 
 missing=()
@@ -10,6 +10,7 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql
 command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 
 if [ "${#missing[@]}" -eq 0 ]; then
     exit 0

@@ -69,8 +69,6 @@ def test_credentials_open_the_door(front, rendered_bundle):
         assert body == b"upstream:/api/2.0/mlflow/experiments/search"
 
 
-
-
 @pytest.mark.parametrize("path", PROTECTED)
 def test_every_path_but_health_needs_credentials(front, path):
     before = len(Upstream.seen)

@@ -28,7 +28,8 @@ def stack(local_cloud, rendered_bundle):
     local_cloud.reset()
     # As on AWS, MLflow answers only the names it is reached by (the example inventory's CNAME).
     env = launch_mlflow(local_cloud, rendered_bundle["zip"], name=NAME, properties={"MLFLOW_ALLOWED_HOSTS": "127.0.0.1,127.0.0.1:*"})
-    root = next(path for path in (local_cloud.state_dir / "envs").iterdir() if path.name == env["EnvironmentId"])
+    root = local_cloud.state_dir / "envs" / env["EnvironmentId"]
+    assert root.is_dir(), root
     yield {"env": env, "cname": env["CNAME"], "https_port": int(env["CNAME"].split(":")[1]),
            "http_port": int(env["EndpointURL"].split(":")[1]), "root": root, "users": rendered_bundle["users"]}
     print_events(local_cloud, NAME)

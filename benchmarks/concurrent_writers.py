@@ -1,0 +1,190 @@
+"""Concurrent writers through the front door of a three-instance environment, then a count of
+what arrived: every run, metric value, parameter and artifact, through the API and in the
+database. Also the memory of one instance (nginx and MLflow processes), idle and under load.
+
+Prints figures; asserts nothing. Run from the repository root after `make setup`:
+    .venv/bin/python benchmarks/concurrent_writers.py [writers] [runs per writer] [metrics per run]
+Defaults: 16 writers, 2 runs each, 200 metric values per run. It deploys with deploy.yml on
+its own local cloud (port 4596, ports 23300-23499) and stops it at the end.
+"""
+
+import json
+import multiprocessing
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+# pylint: disable=wrong-import-position
+from support.cloud import LocalCloud  # noqa: E402
+
+EXPERIMENT = "concurrent-writers"
+
+
+def client_environment(settings):
+    for name in [name for name in os.environ if name.startswith("AWS_")]:
+        del os.environ[name]
+    os.environ.update(settings)
+    os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
+
+
+def writer(args):
+    """One training job: creates its runs, logs parameters, metric values and an artifact."""
+    settings, index, runs, metrics = args
+    client_environment(settings)
+    from mlflow.tracking import MlflowClient  # pylint: disable=import-outside-toplevel
+
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name(EXPERIMENT).experiment_id
+    errors, calls, made, acknowledged = [], 0, [], 0
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory() as folder:
+        for number in range(runs):
+            try:
+                run_id = client.create_run(experiment, run_name="writer-%02d-%d" % (index, number)).info.run_id
+                calls += 1
+            except Exception as error:  # pylint: disable=broad-except
+                errors.append(repr(error)[:200])
+                continue
+            made.append(run_id)
+            for step in range(metrics):
+                try:
+                    client.log_metric(run_id, "value", float(index * 100000 + number * 1000 + step), step=step)
+                    acknowledged += 1
+                except Exception as error:  # pylint: disable=broad-except
+                    errors.append(repr(error)[:200])
+                calls += 1
+            try:
+                client.log_param(run_id, "writer", str(index))
+                client.log_param(run_id, "run", str(number))
+                path = Path(folder) / ("note-%d.txt" % number)
+                path.write_text("writer %d run %d" % (index, number))
+                client.log_artifact(run_id, str(path))
+                client.set_terminated(run_id)
+            except Exception as error:  # pylint: disable=broad-except
+                errors.append(repr(error)[:200])
+            calls += 4
+    return {"runs": made, "errors": errors, "calls": calls, "acknowledged": acknowledged, "seconds": time.monotonic() - began}
+
+
+def count(settings, runs, metrics):
+    """What the API returns: runs, metric values (exact), parameters, artifacts."""
+    client_environment(settings)
+    from mlflow.tracking import MlflowClient  # pylint: disable=import-outside-toplevel
+
+    client = MlflowClient()
+    found = {"runs": 0, "values": 0, "params": 0, "artifacts": 0}
+    for run_id in runs:
+        run = client.get_run(run_id)
+        found["runs"] += 1
+        found["params"] += len(run.data.params)
+        history = client.get_metric_history(run_id, "value")
+        found["values"] += len({int(m.step) for m in history})
+        found["artifacts"] += len(client.list_artifacts(run_id))
+    return found
+
+
+def tree_rss(root_pids):
+    """Resident memory (MB) of processes and all their descendants, from /proc."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    members, changed = set(root_pids), True
+    while changed:
+        grown = {pid for pid, parent in parents.items() if parent in members}
+        changed = not grown <= members
+        members |= grown
+    total = 0
+    for pid in members:
+        try:
+            match = re.search(r"VmRSS:\s+(\d+) kB", Path("/proc/%d/status" % pid).read_text())
+        except OSError:
+            continue
+        total += int(match.group(1)) if match else 0
+    return total / 1024
+
+
+def instance_pids(cloud):
+    folder = sorted((cloud.state_dir / "envs").glob("*/instances/*"))[0]
+    return [int(path.read_text()) for path in (folder / "app.pid", folder / "nginx" / "nginx.pid") if path.exists()]
+
+
+def deploy(cloud, instances):
+    """deploy.yml with this many instances; returns the client's settings for the front door."""
+    env = dict(cloud.env, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), PATH=str(ROOT / ".venv" / "bin") + os.pathsep + os.environ["PATH"])
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", "inventories/local", "deploy.yml",
+                             "-e", "environment_min_instances=%d" % instances], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        sys.exit("deploy.yml failed:\n" + result.stdout[-4000:])
+    cname = [e for e in cloud.client("elasticbeanstalk").describe_environments()["Environments"] if e["Status"] == "Ready"][0]["CNAME"]
+    return {
+        "MLFLOW_TRACKING_URI": "https://" + cname, "MLFLOW_TRACKING_USERNAME": "mlflow",
+        "MLFLOW_TRACKING_PASSWORD": (ROOT / ".state" / "demo-password").read_text().strip(),
+        "MLFLOW_TRACKING_SERVER_CERT_PATH": str(cloud.state_dir / "tls" / "cert.pem"),
+    }
+
+
+def main():
+    writers, runs, metrics = (int(value) for value in (sys.argv[1:] + ["16", "2", "200"][len(sys.argv) - 1:])[:3])
+    cloud = LocalCloud(ROOT / ".state" / "localcloud-bench-writers", 4596, "23300-23499")
+    cloud.cli("start")
+    try:
+        settings = deploy(cloud, 3)
+        client_environment(settings)
+        from mlflow.tracking import MlflowClient  # pylint: disable=import-outside-toplevel
+
+        MlflowClient().create_experiment(EXPERIMENT)
+        pids = instance_pids(cloud)
+        idle = tree_rss(pids)
+        peak, stop = [idle], threading.Event()
+
+        def sample():
+            while not stop.wait(0.5):
+                peak.append(tree_rss(pids))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        began = time.monotonic()
+        with multiprocessing.get_context("spawn").Pool(writers) as pool:
+            results = pool.map(writer, [(settings, index, runs, metrics) for index in range(writers)])
+        took = time.monotonic() - began
+        stop.set()
+        sampler.join()
+        made = [run_id for result in results for run_id in result["runs"]]
+        errors = [error for result in results for error in result["errors"]]
+        calls = sum(result["calls"] for result in results)
+        acknowledged = sum(result["acknowledged"] for result in results)
+        found = count(settings, made, metrics)
+        experiment = MlflowClient().get_experiment_by_name(EXPERIMENT).experiment_id
+        in_db = cloud.cli("sql", "mlflow", "SELECT (SELECT count(*) FROM runs WHERE experiment_id = %s), "
+                          "(SELECT count(*) FROM metrics m JOIN runs r ON r.run_uuid = m.run_uuid WHERE r.experiment_id = %s)"
+                          % (experiment, experiment)).stdout.strip().split("|")
+    finally:
+        cloud.cli("stop")
+    expected = {"runs": writers * runs, "values": writers * runs * metrics, "params": writers * runs * 2, "artifacts": writers * runs}
+    print("%d writers x %d runs x %d metric values, through the front door of 3 instances" % (writers, runs, metrics))
+    print("Wall time %.1f s, %d calls, %.0f calls/s, %d failed calls (after the client's retries)" % (took, calls, calls / took, len(errors)))
+    for key in ("runs", "values", "params", "artifacts"):
+        print("    %-10s expected %6d   found via the API %6d   lost %d" % (key, expected[key], found[key], expected[key] - found[key]))
+    print("    in the database: %s runs, %s metric rows; values acknowledged to the clients but missing: %d"
+          % (in_db[0], in_db[1], acknowledged - found["values"]))
+    print("Memory of one instance (nginx + MLflow): idle %.0f MB, peak under load %.0f MB" % (idle, max(peak)))
+    for error in errors[:5]:
+        print("    error: " + error)
+    print(json.dumps({"seconds": round(took, 1), "calls": calls, "failed": len(errors), "expected": expected, "found": found,
+                      "db_runs": int(in_db[0]), "db_metrics": int(in_db[1]), "rss_idle_mb": round(idle), "rss_peak_mb": round(max(peak))}))
+
+
+if __name__ == "__main__":
+    main()
