@@ -1,5 +1,5 @@
-"""deploy.yml refuses bad input with a clear message before anything is created (not even the
-local cloud is started)."""
+"""deploy.yml, rotate_credentials.yml and teardown.yml refuse bad input with a clear message
+before anything is created or changed (not even the local cloud is started)."""
 
 import pytest
 
@@ -15,16 +15,6 @@ CASES = [
     ({"bundle_users": []}, "the users list is empty"),
     ({"mlflowops_name": "bad name"}, "Invalid prerequisites settings"),
 ]
-
-
-@pytest.mark.parametrize("overrides, message", CASES)
-def test_bad_input_fails_before_anything_is_created(run_playbook, tmp_path, overrides, message):
-    state = tmp_path / "cloud"
-    result = run_playbook("deploy.yml", overrides, env={"LOCALCLOUD_STATE_DIR": str(state), "LOCALCLOUD_PORT": str(free_port())})
-    assert result.returncode != 0
-    assert message in " ".join((result.stdout + result.stderr).split()), result.stdout[-3000:]
-    # Nothing was started, so nothing can have been created.
-    assert not (state / "localcloud.pid").exists()
 
 
 USERS = [{"name": "alice", "password": "alice-Password-0001"}, {"name": "bob", "password": "bob-Password-000002"}]
@@ -46,12 +36,13 @@ DAY_TWO_CASES = [
 ]
 
 
-@pytest.mark.parametrize("playbook, overrides, message", DAY_TWO_CASES)
-def test_day_two_bad_input_fails_and_changes_nothing(run_playbook, tmp_path, playbook, overrides, message):
+@pytest.mark.parametrize("playbook, overrides, message", [("deploy.yml",) + case for case in CASES] + DAY_TWO_CASES)
+def test_bad_input_fails_before_anything_is_created(run_playbook, tmp_path, playbook, overrides, message):
     state = tmp_path / "cloud"
     result = run_playbook(playbook, overrides, env={"LOCALCLOUD_STATE_DIR": str(state), "LOCALCLOUD_PORT": str(free_port())})
     assert result.returncode != 0
     assert message in " ".join((result.stdout + result.stderr).split()), result.stdout[-3000:]
+    # Nothing was started, so nothing can have been created.
     assert not (state / "localcloud.pid").exists()
 
 

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from support.ebnginx import EBNginx
-from support.probes import BAD_CREDENTIAL_IDS, BAD_CREDENTIALS, PROTECTED, basic
+from support.probes import BAD_CREDENTIAL_IDS, BAD_CREDENTIALS, PROTECTED, basic, send
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is installed by `make setup`"),
@@ -51,15 +51,7 @@ def front(rendered_bundle):
 
 def request(front, path, headers=None, method="GET"):
     connection = http.client.HTTPConnection("127.0.0.1", front.port, timeout=10)
-    connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-    connection.putheader("Host", "mlflow.example.com")
-    for name, value in (headers or {}).items():
-        connection.putheader(name, value)
-    connection.endheaders()
-    response = connection.getresponse()
-    body = response.read()
-    connection.close()
-    return response.status, body, response
+    return send(connection, path, "mlflow.example.com", headers, method)
 
 
 def test_credentials_open_the_door(front, rendered_bundle):

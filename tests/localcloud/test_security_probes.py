@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 from support.cloud import launch_mlflow, print_events
-from support.probes import BAD_CREDENTIAL_IDS, BAD_CREDENTIALS, PROTECTED, basic
+from support.probes import BAD_CREDENTIAL_IDS, BAD_CREDENTIALS, PROTECTED, basic, send
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the bundle's hooks install the users file as root, as on EB")
 INSECURE = ssl._create_unverified_context()  # the front door's certificate is self-signed
@@ -41,15 +41,7 @@ def request(port, path, headers=None, host=None, tls=True):
         connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=INSECURE)
     else:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    connection.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
-    connection.putheader("Host", host or "127.0.0.1:%d" % port)
-    for name, value in (headers or {}).items():
-        connection.putheader(name, value)
-    connection.endheaders()
-    response = connection.getresponse()
-    body = response.read()
-    connection.close()
-    return response.status, body, response
+    return send(connection, path, host or "127.0.0.1:%d" % port, headers)
 
 
 def instance_ports(stack):

@@ -43,3 +43,16 @@ BAD_CREDENTIALS = [
     {"Authorization": "Basic"},
 ]
 BAD_CREDENTIAL_IDS = ["wrong", "empty", "other-users", "unknown-user", "user-only", "malformed", "bearer", "no-value"]
+
+
+def send(connection, path, host, headers=None, method="GET"):
+    """One request exactly as given (its own Host header, no Accept-Encoding); returns status, body, response."""
+    connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+    connection.putheader("Host", host)
+    for name, value in (headers or {}).items():
+        connection.putheader(name, value)
+    connection.endheaders()
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    return response.status, body, response
