@@ -1,12 +1,18 @@
-"""What the front door's basic auth costs: requests per second and p50/p99 latency of a GET
-(experiments/get) and a POST (runs/log-metric) under bounded load from wrk (a second process),
-for MLflow direct, behind the bundle's nginx without auth, and behind it with auth, the users
-file hashed with bcrypt at the bundle's default cost and at cost 10; then the same with one
-kept-alive connection (as the MLflow client and EB's nginx keep connections).
+"""What authentication costs: requests per second and p50/p99 latency of a GET (experiments/get)
+and a POST (runs/log-metric) under bounded load from wrk (a second process), for:
+  - MLflow direct (plain `mlflow server`, one worker);
+  - behind the bundle's nginx, without auth;
+  - behind the bundle's nginx, with the bundle's auth layer (`--app-name mlflowops-auth`, users
+    hashed with bcrypt-10, each distinct credential checked once);
+  - for contrast, nginx's own `auth_basic` with the same bcrypt-10 users file (checked on every
+    request: the design the auth layer replaces);
+then the same on one kept-alive connection (as the MLflow client and EB's nginx keep
+connections), and on one connection through the whole stack: the local cloud's front door (TLS)
+-> the instance's nginx -> MLflow with the auth layer.
 
-Prints figures and the ratios measured side by side in this run; asserts nothing. Needs root
-(the bundle's hook installs the users file as on EB) and wrk (`make setup` installs it):
-    .venv/bin/python benchmarks/auth_overhead.py [seconds per measurement]
+Prints figures and the ratios measured side by side in this run; asserts nothing. Needs wrk
+(`make setup` installs it):
+    .venv/bin/python benchmarks/auth_overhead.py [seconds per measurement]  (3 rounds of each)
 MLflow runs from the bundle's own pins (one worker), on a throwaway PostgreSQL.
 """
 
@@ -14,10 +20,11 @@ import base64
 import json
 import os
 import re
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
@@ -25,40 +32,52 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 # pylint: disable=wrong-import-position
-from localcloud.config import load  # noqa: E402
-from localcloud.platform.image import prepared_venv  # noqa: E402
+from benchmarks.common import render_bundle, server_venv  # noqa: E402
+from localcloud.daemon import make_certificate  # noqa: E402
+from localcloud.platform.nginx import FrontDoor  # noqa: E402
 from localcloud.postgres import Cluster  # noqa: E402
 from localcloud.procs import free_port, http_status, stop_group, wait_until  # noqa: E402
 from support.ebnginx import EBNginx  # noqa: E402
 
 USER, PASSWORD = "bench", "bench-Password-0001"
 CONNECTIONS = 4
+ROUNDS = 3
+CREDENTIALS = {"Authorization": "Basic " + base64.b64encode(("%s:%s" % (USER, PASSWORD)).encode()).decode()}
 
 
-def render(workdir, rounds):
-    build = Path(workdir) / ("bcrypt-%d" % rounds)
-    variables = Path(workdir) / "vars.json"
-    variables.write_text(json.dumps({"bundle_build_dir": str(build), "bundle_htpasswd_rounds": rounds,
-                                     "bundle_users": [{"name": USER, "password": PASSWORD}]}))
-    subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(ROOT / "inventories" / "local"),
-                    "-e", "@" + str(variables), str(ROOT / "tests" / "playbooks" / "bundle.yml")],
-                   cwd=ROOT, check=True, capture_output=True, env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg")))
-    return build
-
-
-def front(bundle, app_port, auth):
-    nginx = EBNginx(bundle / "bundle.zip", app_port)
-    nginx.run_hooks("hooks", "predeploy")
-    if not auth:
+def instance_nginx(build, app_port, nginx_auth_basic=False):
+    """The bundle's nginx in front of app_port; optionally with nginx's own auth_basic added."""
+    nginx = EBNginx(build / "bundle.zip", app_port)
+    if nginx_auth_basic:
+        users = nginx.root / "mlflowops" / "htpasswd"
+        users.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(build / "source" / "mlflowops" / "htpasswd", users)
+        users.chmod(0o644)  # nginx's workers read it; a throwaway copy
         for conf in nginx.root.rglob("*.conf"):
             text = conf.read_text()
-            if "auth_basic_user_file" in text:
-                conf.write_text(re.sub(r"auth_basic \"[^\"]*\";", "auth_basic off;", text))
+            if "location = /health" in text:
+                text = text.replace("location = /health {", "location = /health {\n    auth_basic off;")
+                conf.write_text('auth_basic "MLflow";\nauth_basic_user_file mlflowops/htpasswd;\n' + text)
     return nginx.start()
 
 
+def start_mlflow(venv, build, database_uri, workdir, auth):
+    port = free_port()
+    env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", PATH=str(venv / "bin") + os.pathsep + os.environ["PATH"])
+    command = [str(venv / "bin" / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+               "--backend-store-uri", database_uri, "--serve-artifacts", "--artifacts-destination", "file://%s/artifacts" % workdir]
+    if auth:
+        env.update(PYTHONPATH=str(build / "source" / "mlflowops" / "lib"), MLFLOWOPS_USERS_FILE=str(build / "source" / "mlflowops" / "htpasswd"))
+        command += ["--app-name", "mlflowops-auth"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # pylint: disable=consider-using-with
+    if not wait_until(lambda: http_status("http://127.0.0.1:%d/health" % port) == 200, 180, 0.5):
+        sys.exit("MLflow did not start")
+    return process, "http://127.0.0.1:%d" % port
+
+
 def call(url, path, body=None):
-    request = urllib.request.Request(url + path, data=json.dumps(body).encode() if body else None, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(url + path, data=json.dumps(body).encode() if body else None,
+                                     headers=dict(CREDENTIALS, **{"Content-Type": "application/json"}))
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
@@ -68,7 +87,7 @@ def wrk(url, path, method, body, auth, connections, seconds, workdir):
     script = Path(workdir) / "request.lua"
     lines = ['wrk.method = "%s"' % method, 'wrk.headers["Content-Type"] = "application/json"']
     if auth:
-        lines.append('wrk.headers["Authorization"] = "Basic %s"' % base64.b64encode(("%s:%s" % (USER, PASSWORD)).encode()).decode())
+        lines.append('wrk.headers["Authorization"] = "%s"' % CREDENTIALS["Authorization"])
     if body:
         lines += ["step = 0", "request = function()", "  step = step + 1",
                   "  return wrk.format(nil, nil, nil, string.format('%s', step, step))" % body.replace("'", "\\'"), "end"]
@@ -87,59 +106,70 @@ def wrk(url, path, method, body, auth, connections, seconds, workdir):
 
 def main():
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 8
+    processes, fronts = [], []
     with tempfile.TemporaryDirectory() as workdir:
-        os.chmod(workdir, 0o755)  # PostgreSQL runs as its own user
-        bundles = {rounds: render(workdir, rounds) for rounds in (5, 10)}
-        venv = prepared_venv(bundles[5] / "source" / "requirements.txt", load().venv_cache)
-        cluster = Cluster(Path(workdir) / "pg", free_port()).start()
+        workdir = Path(workdir)
+        workdir.chmod(0o755)  # PostgreSQL and nginx's workers run as their own users
+        build = render_bundle(workdir / "bundle", bundle_users=[{"name": USER, "password": PASSWORD}], bundle_htpasswd_rounds=10)
+        venv = server_venv(build)
+        cluster = Cluster(workdir / "pg", free_port()).start()
         cluster.ensure_database("mlflow", "mlflow", "bench-db-0001")
-        app_port = free_port()
-        env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", PATH=str(venv / "bin") + os.pathsep + os.environ["PATH"])
-        app = subprocess.Popen(  # pylint: disable=consider-using-with
-            [str(venv / "bin" / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(app_port), "--workers", "1",
-             "--backend-store-uri", "postgresql+psycopg2://mlflow:bench-db-0001@127.0.0.1:%d/mlflow" % cluster.port,
-             "--serve-artifacts", "--artifacts-destination", "file://%s/artifacts" % workdir],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        fronts = []
+        database = "postgresql+psycopg2://mlflow:bench-db-0001@127.0.0.1:%d/mlflow" % cluster.port
         try:
-            direct = "http://127.0.0.1:%d" % app_port
-            if not wait_until(lambda: http_status(direct + "/health") == 200, 180, 0.5):
-                sys.exit("MLflow did not start")
+            plain, direct = start_mlflow(venv, build, database, workdir, auth=False)
+            guarded, guarded_url = start_mlflow(venv, build, database, workdir, auth=True)
+            processes += [plain, guarded]
+            no_auth = instance_nginx(build, int(direct.rsplit(":", 1)[1]))
+            with_auth = instance_nginx(build, int(guarded_url.rsplit(":", 1)[1]))
+            auth_basic = instance_nginx(build, int(direct.rsplit(":", 1)[1]), nginx_auth_basic=True)
+            cert, key = make_certificate(workdir / "tls")
+            front = FrontDoor(workdir / "front", free_port(), free_port(), cert, key)
+            front.configure([with_auth.port])
+            front.start()
+            fronts += [no_auth, with_auth, auth_basic, front]
+            full_stack = "https://127.0.0.1:%d" % front.https_port
+            if not wait_until(lambda: http_status("http://127.0.0.1:%d/health" % front.http_port) == 200, 30, 0.2):
+                sys.exit("the front door did not start")
             experiment = call(direct, "/api/2.0/mlflow/experiments/create", {"name": "bench"})["experiment_id"]
-            setups = [("MLflow direct", direct, False), ("nginx, no auth", None, False),
-                      ("nginx + auth, bcrypt-5", None, True), ("nginx + auth, bcrypt-10", None, True)]
-            for index, (name, url, auth) in enumerate(setups):
-                if url is None:
-                    nginx = front(bundles[10 if "10" in name else 5], app_port, auth)
-                    fronts.append(nginx)
-                    setups[index] = (name, nginx.url, auth)
-            results = {}
-            for name, url, auth in setups:
-                run_id = call(direct, "/api/2.0/mlflow/runs/create", {"experiment_id": experiment})["run"]["info"]["run_id"]
-                body = '{"run_id": "%s", "key": "m", "value": %%d, "timestamp": 1, "step": %%d}' % run_id
-                get = "/api/2.0/mlflow/experiments/get?experiment_id=%s" % experiment
-                results[name] = {
-                    "GET": wrk(url, get, "GET", None, auth, CONNECTIONS, seconds, workdir),
-                    "POST": wrk(url, "/api/2.0/mlflow/runs/log-metric", "POST", body, auth, CONNECTIONS, seconds, workdir),
-                    "GET 1 conn": wrk(url, get, "GET", None, auth, 1, seconds, workdir),
-                    "POST 1 conn": wrk(url, "/api/2.0/mlflow/runs/log-metric", "POST", body, auth, 1, seconds, workdir),
-                }
-                time.sleep(1)
+            get = "/api/2.0/mlflow/experiments/get?experiment_id=%s" % experiment
+            setups = [("MLflow direct", direct, False, True), ("nginx, no auth", no_auth.url, False, True),
+                      ("nginx + auth layer, bcrypt-10", with_auth.url, True, True),
+                      ("nginx auth_basic, bcrypt-10", auth_basic.url, True, True),
+                      ("whole stack (TLS front door)", full_stack, True, False)]
+            # Rounds in turn, each setup once per round: a disturbance on this noisy machine hits
+            # one round of one setup, and the median of the rounds leaves it out.
+            measured = {name: {} for name, _url, _auth, _loaded in setups}
+            for _round in range(ROUNDS):
+                for name, url, auth, loaded in setups:
+                    run_id = call(direct, "/api/2.0/mlflow/runs/create", {"experiment_id": experiment})["run"]["info"]["run_id"]
+                    body = '{"run_id": "%s", "key": "m", "value": %%d, "timestamp": 1, "step": %%d}' % run_id
+                    rows = measured[name]
+                    if loaded:
+                        rows.setdefault("GET", []).append(wrk(url, get, "GET", None, auth, CONNECTIONS, seconds, workdir))
+                        rows.setdefault("POST", []).append(
+                            wrk(url, "/api/2.0/mlflow/runs/log-metric", "POST", body, auth, CONNECTIONS, seconds, workdir))
+                    rows.setdefault("GET 1 conn", []).append(wrk(url, get, "GET", None, auth, 1, seconds, workdir))
+                    rows.setdefault("POST 1 conn", []).append(
+                        wrk(url, "/api/2.0/mlflow/runs/log-metric", "POST", body, auth, 1, seconds, workdir))
+            results = {name: {kind: tuple(statistics.median(figure) for figure in zip(*values)) for kind, values in rows.items()}
+                       for name, rows in measured.items()}
         finally:
             for nginx in fronts:
                 nginx.stop()
-            stop_group(app)
+            for process in processes:
+                stop_group(process)
             cluster.stop()
-    print("wrk, 1 thread, %d connections (bounded load) and 1 connection, %d s each; MLflow with 1 worker" % (CONNECTIONS, seconds))
-    print("%-26s %-12s %10s %9s %9s" % ("setup", "request", "req/s", "p50 ms", "p99 ms"))
+    print("wrk, 1 thread, %d connections (bounded load) and 1 connection, %d s each, median of %d rounds; MLflow with 1 worker"
+          % (CONNECTIONS, seconds, ROUNDS))
+    print("%-30s %-12s %10s %9s %9s" % ("setup", "request", "req/s", "p50 ms", "p99 ms"))
     for name, rows in results.items():
         for kind, (rps, p50, p99) in rows.items():
-            print("%-26s %-12s %10.0f %9.2f %9.2f" % (name, kind, rps, p50, p99))
+            print("%-30s %-12s %10.0f %9.2f %9.2f" % (name, kind, rps, p50, p99))
     base = results["nginx, no auth"]
-    for name in ("nginx + auth, bcrypt-5", "nginx + auth, bcrypt-10"):
+    for name in ("nginx + auth layer, bcrypt-10", "nginx auth_basic, bcrypt-10"):
         for kind in ("GET", "POST"):
             print("%s / no auth, %s throughput: %.1f%%" % (name, kind, 100 * results[name][kind][0] / base[kind][0]))
-    for name in ("nginx + auth, bcrypt-5", "nginx + auth, bcrypt-10"):
+    for name in ("nginx + auth layer, bcrypt-10", "nginx auth_basic, bcrypt-10", "whole stack (TLS front door)"):
         for kind in ("GET 1 conn", "POST 1 conn"):
             print("%s - direct, %s p50: %+.2f ms" % (name, kind, results[name][kind][1] - results["MLflow direct"][kind][1]))
 

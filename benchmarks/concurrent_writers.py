@@ -3,9 +3,14 @@ what arrived: every run, metric value, parameter and artifact, through the API a
 database. Also the memory of one instance (nginx and MLflow processes), idle and under load.
 
 Prints figures; asserts nothing. Run from the repository root after `make setup`:
-    .venv/bin/python benchmarks/concurrent_writers.py [writers] [runs per writer] [metrics per run]
+    .venv/bin/python benchmarks/concurrent_writers.py [--seed-layout] [writers] [runs per writer] [metrics per run]
 Defaults: 16 writers, 2 runs each, 200 metric values per run. It deploys with deploy.yml on
 its own local cloud (port 4596, ports 23300-23499) and stops it at the end.
+
+With --seed-layout, the same writers run against the layout of the hand-made recipe this
+collection replaces, for contrast: three MLflow servers, each with its own local store (SQLite
+and artifact folder, as in each container), behind one round-robin load balancer. It prints
+the failed calls and how many runs each instance, and the load balancer, cannot see.
 """
 
 import json
@@ -23,6 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 # pylint: disable=wrong-import-position
+from benchmarks.common import render_bundle, server_venv  # noqa: E402
+from localcloud.daemon import make_certificate  # noqa: E402
+from localcloud.platform.nginx import FrontDoor  # noqa: E402
+from localcloud.procs import free_port, http_status, stop_group, wait_until  # noqa: E402
 from support.cloud import LocalCloud  # noqa: E402
 
 EXPERIMENT = "concurrent-writers"
@@ -135,8 +144,74 @@ def deploy(cloud, instances):
     }
 
 
+def seed_layout(writers, runs, metrics):
+    """The writers against per-instance local stores behind one load balancer; prints what is lost."""
+    with tempfile.TemporaryDirectory() as workdir:
+        workdir = Path(workdir)
+        workdir.chmod(0o755)  # nginx's workers must reach its files
+        venv = server_venv(render_bundle(workdir / "bundle", bundle_users=[{"name": "seed", "password": "seed-Password-0001"}]))
+        ports, servers = [free_port() for _ in range(3)], []
+        cert, key = make_certificate(workdir / "tls")
+        front = FrontDoor(workdir / "front", free_port(), free_port(), cert, key)
+        try:
+            for number, port in enumerate(ports):
+                store = workdir / ("instance-%d" % number)
+                store.mkdir()
+                servers.append(subprocess.Popen(  # pylint: disable=consider-using-with
+                    [str(venv / "bin" / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+                     "--backend-store-uri", "sqlite:///%s/mlflow.db" % store,
+                     "--serve-artifacts", "--artifacts-destination", str(store / "artifacts")],
+                    cwd=store, env=dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"),
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+            for port in ports:
+                if not wait_until(lambda port=port: http_status("http://127.0.0.1:%d/health" % port) == 200, 180, 0.5):
+                    sys.exit("MLflow did not start")
+            front.configure(ports)
+            front.start()
+            settings = {"MLFLOW_TRACKING_URI": "http://127.0.0.1:%d" % front.http_port}
+            from mlflow.tracking import MlflowClient  # pylint: disable=import-outside-toplevel
+
+            for port in ports:  # the experiment on every instance, as the seed recipe's users would need
+                MlflowClient("http://127.0.0.1:%d" % port).create_experiment(EXPERIMENT)
+            began = time.monotonic()
+            with multiprocessing.get_context("spawn").Pool(writers) as pool:
+                results = pool.map(writer, [(settings, index, runs, metrics) for index in range(writers)])
+            took = time.monotonic() - began
+            made = [run_id for result in results for run_id in result["runs"]]
+            known = [sum(1 for run_id in made if has_run(port, run_id)) for port in ports]
+            front_misses = sum(1 for run_id in made for _ in range(3) if not has_run(front.http_port, run_id))
+            stored = sum(len(MlflowClient("http://127.0.0.1:%d" % port).get_metric_history(run_id, "value"))
+                         for port in ports for run_id in made if has_run(port, run_id))
+        finally:
+            front.stop()
+            for server in servers:
+                stop_group(server)
+    errors = [error for result in results for error in result["errors"]]
+    calls = sum(result["calls"] for result in results)
+    print("Seed recipe's layout: %d writers x %d runs x %d metric values, 3 instances with their own store, "
+          "behind one round-robin load balancer" % (writers, runs, metrics))
+    print("Wall time %.1f s, %d calls, %d failed (%.0f%%)" % (took, calls, len(errors), 100.0 * len(errors) / max(calls, 1)))
+    print("    runs created %d; known to each instance: %s (invisible from each: %s)"
+          % (len(made), ", ".join(str(k) for k in known), ", ".join("%.0f%%" % (100.0 * (len(made) - k) / max(len(made), 1)) for k in known)))
+    print("    through the load balancer, %d of %d lookups of existing runs answered 'not found'" % (front_misses, 3 * len(made)))
+    print("    metric values stored %d of %d sent" % (stored, writers * runs * metrics))
+    for error in errors[:3]:
+        print("    error: " + error)
+    print(json.dumps({"layout": "seed", "seconds": round(took, 1), "calls": calls, "failed": len(errors), "runs": len(made),
+                      "known_per_instance": known, "front_door_misses": front_misses, "front_door_lookups": 3 * len(made),
+                      "values_stored": stored, "values_sent": writers * runs * metrics}))
+
+
+def has_run(port, run_id):
+    return http_status("http://127.0.0.1:%d/api/2.0/mlflow/runs/get?run_id=%s" % (port, run_id)) == 200
+
+
 def main():
-    writers, runs, metrics = (int(value) for value in (sys.argv[1:] + ["16", "2", "200"][len(sys.argv) - 1:])[:3])
+    arguments = [value for value in sys.argv[1:] if value != "--seed-layout"]
+    writers, runs, metrics = (int(value) for value in (arguments + ["16", "2", "200"][len(arguments):])[:3])
+    if "--seed-layout" in sys.argv[1:]:
+        seed_layout(writers, runs, metrics)
+        return
     cloud = LocalCloud(ROOT / ".state" / "localcloud-bench-writers", 4596, "23300-23499")
     cloud.cli("start")
     try:

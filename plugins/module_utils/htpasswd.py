@@ -28,11 +28,13 @@ except Exception as exc:  # pylint: disable=broad-except
     HAS_PASSLIB = False
     PASSLIB_IMPORT_ERROR = exc
 
-# Schemes nginx verifies through crypt(3) on Amazon Linux 2023 and Debian.
-# MD5-based schemes (apr1, md5_crypt) and plain SHA are refused as too weak.
+# Schemes the server's auth layer verifies (libpass). MD5-based schemes (apr1, md5_crypt) and
+# plain SHA are refused as too weak, and so are costs below bcrypt-10 (~44 ms per check here) or
+# the SHA-crypt rounds of comparable cost: the auth layer checks each credential once, so
+# strength costs nothing per request.
 SCHEMES = ("bcrypt", "sha512_crypt", "sha256_crypt")
-DEFAULT_ROUNDS = {"bcrypt": 5, "sha512_crypt": 5000, "sha256_crypt": 5000}
-ROUNDS_RANGE = {"bcrypt": (4, 31), "sha512_crypt": (1000, 999999999), "sha256_crypt": (1000, 999999999)}
+DEFAULT_ROUNDS = {"bcrypt": 10, "sha512_crypt": 656000, "sha256_crypt": 535000}
+ROUNDS_RANGE = {"bcrypt": (10, 31), "sha512_crypt": (535000, 999999999), "sha256_crypt": (535000, 999999999)}
 BCRYPT_MAX_BYTES = 72
 USER_NAME_RE = re.compile(r"^[A-Za-z0-9._@+-]{1,64}$")
 

@@ -43,7 +43,7 @@ options:
         required: true
   scheme:
     description:
-      - Hash scheme, verified by nginx through crypt(3).
+      - Hash scheme, verified by the server's auth layer (libpass).
       - nginx verifies the hash on every request, so its cost is paid per request.
     type: str
     choices: [bcrypt, sha512_crypt, sha256_crypt]
@@ -51,7 +51,7 @@ options:
   rounds:
     description:
       - Cost for the scheme (bcrypt log2 rounds, or SHA-crypt rounds).
-      - Defaults to 5 for bcrypt and 5000 for the SHA-crypt schemes.
+      - Defaults to 10 for bcrypt, 656000 for sha512_crypt and 535000 for sha256_crypt, the least accepted.
     type: int
   salt_seed:
     description: Seed the per-user salts are derived from, for example the application name.

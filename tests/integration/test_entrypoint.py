@@ -6,10 +6,12 @@ instance must serve, they must see the same data, and the database password must
 command line.
 """
 
+import base64
 import json
 import os
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -78,11 +80,14 @@ def process_tree(pid):
     return tree
 
 
-def api(port, method, body):
+CREDENTIALS = {"Authorization": "Basic " + base64.b64encode(b"alice:alice-Password-0001").decode()}  # rendered_bundle's
+
+
+def api(port, method, body, headers=None):
     request = urllib.request.Request(
         "http://127.0.0.1:%d/api/2.0/mlflow/%s" % (port, method),
         data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
+        headers=dict(CREDENTIALS if headers is None else headers, **{"Content-Type": "application/json"}),
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
@@ -125,6 +130,11 @@ def test_instances_started_together_create_the_schema_once_and_share_it(rendered
             assert DB_PASSWORD not in output
             assert "MLFLOW_SERVER_ENABLE_JOB_EXECUTION" not in output or "false" in output
 
+        # The server itself asks for credentials (its auth layer), whoever reaches its port.
+        for headers in ({}, {"Authorization": "Basic " + base64.b64encode(b"alice:bob-Password-000002").decode()}):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                api(ports[0], "experiments/search", {"max_results": 1}, headers)
+            assert refused.value.code == 401
         # One shared store: what one instance writes, the others read.
         created = api(ports[0], "experiments/create", {"name": "shared-%d" % time.time_ns()})
         for port in ports[1:]:
@@ -166,6 +176,13 @@ def test_a_missing_artifact_destination_is_a_clear_error(rendered_bundle, venv, 
     assert code != 0
     assert "MLFLOW_ARTIFACTS_DESTINATION" in output
     assert DB_PASSWORD not in output
+
+
+def test_a_missing_users_file_is_a_clear_error(rendered_bundle, venv, database, tmp_path):
+    env = instance_env(venv, database, tmp_path, free_port(), MLFLOWOPS_USERS_FILE=str(tmp_path / "nothing-here"))
+    code, output = run_entrypoint(rendered_bundle["source"] / "mlflowops" / "entrypoint.sh", env, 60)
+    assert code != 0
+    assert "nothing-here is missing or unreadable: nobody could log in" in output
 
 
 def test_a_wrong_database_password_fails_without_printing_it(rendered_bundle, venv, database, tmp_path):

@@ -107,8 +107,9 @@ def test_health_checks_reach_each_instance_over_plain_http_and_nothing_else_does
 
 
 def test_the_users_file_on_disk_is_not_world_readable(stack):
-    files = sorted(stack["root"].glob("instances/*/nginx/**/htpasswd"))
-    assert len(files) == 2, files
+    # In each instance's bundle and its image (what the container's /opt/mlflowops holds).
+    files = sorted(stack["root"].glob("instances/*/current/mlflowops/htpasswd")) + sorted(stack["root"].glob("instances/*/image/opt/mlflowops/htpasswd"))
+    assert len(files) == 4, files
     for users_file in files:
         assert users_file.stat().st_mode & 0o007 == 0, oct(users_file.stat().st_mode)
         # The attack: an unprivileged local user tries to read the hashes.
