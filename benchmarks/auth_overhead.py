@@ -69,7 +69,8 @@ def start_mlflow(venv, build, database_uri, workdir, auth):
     if auth:
         env.update(PYTHONPATH=str(build / "source" / "mlflowops" / "lib"), MLFLOWOPS_USERS_FILE=str(build / "source" / "mlflowops" / "htpasswd"))
         command += ["--app-name", "mlflowops-auth"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # pylint: disable=consider-using-with
+    process = subprocess.Popen(  # pylint: disable=consider-using-with
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     if not wait_until(lambda: http_status("http://127.0.0.1:%d/health" % port) == 200, 180, 0.5):
         sys.exit("MLflow did not start")
     return process, "http://127.0.0.1:%d" % port

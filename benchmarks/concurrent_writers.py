@@ -42,6 +42,10 @@ def client_environment(settings):
         del os.environ[name]
     os.environ.update(settings)
     os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
+    # MLflow's client telemetry sets and removes a session variable in os.environ; a request in
+    # flight that walks os.environ for proxy settings meanwhile fails with
+    # KeyError('_MLFLOW_TELEMETRY_SESSION_ID') (one call in thousands here).
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
 def writer(args):
@@ -150,7 +154,7 @@ def seed_layout(writers, runs, metrics):
         workdir = Path(workdir)
         workdir.chmod(0o755)  # nginx's workers must reach its files
         venv = server_venv(render_bundle(workdir / "bundle", bundle_users=[{"name": "seed", "password": "seed-Password-0001"}]))
-        ports, servers = [free_port() for _ in range(3)], []
+        ports, servers = [free_port() for _port in range(3)], []
         cert, key = make_certificate(workdir / "tls")
         front = FrontDoor(workdir / "front", free_port(), free_port(), cert, key)
         try:
@@ -179,7 +183,7 @@ def seed_layout(writers, runs, metrics):
             took = time.monotonic() - began
             made = [run_id for result in results for run_id in result["runs"]]
             known = [sum(1 for run_id in made if has_run(port, run_id)) for port in ports]
-            front_misses = sum(1 for run_id in made for _ in range(3) if not has_run(front.http_port, run_id))
+            front_misses = sum(1 for run_id in made for _lookup in range(3) if not has_run(front.http_port, run_id))
             stored = sum(len(MlflowClient("http://127.0.0.1:%d" % port).get_metric_history(run_id, "value"))
                          for port in ports for run_id in made if has_run(port, run_id))
         finally:

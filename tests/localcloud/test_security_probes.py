@@ -1,7 +1,8 @@
 """Security probes through the whole stack: the collection's bundle on the local cloud, reached
 as a client reaches it (the HTTPS front door, two instances, MLflow on PostgreSQL). Each test
-makes the attack and checks that it fails; the same attacks on the bundle's nginx alone are in
-tests/integration/test_nginx_auth.py.
+makes the attack and checks that it fails; the same attacks on one instance (the bundle's nginx and its
+auth layer around a stand-in for MLflow) are in
+tests/integration/test_instance_auth.py.
 """
 
 import base64

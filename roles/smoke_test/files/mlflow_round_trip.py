@@ -15,6 +15,10 @@ with open(sys.argv[1], encoding="utf-8") as handle:
 for name in [name for name in os.environ if name.startswith("AWS_")]:
     del os.environ[name]
 os.environ.update({key: value for key, value in settings.items() if key.startswith("MLFLOW_") and value})
+# MLflow's client telemetry sets and removes a session variable in os.environ; a request in
+# flight that walks os.environ for proxy settings meanwhile fails with
+# KeyError('_MLFLOW_TELEMETRY_SESSION_ID') (one call in thousands here).
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 import mlflow  # noqa: E402  (after the environment is set)
 

@@ -116,7 +116,7 @@ def test_a_websocket_without_credentials_is_closed(app):
 
 
 def test_each_distinct_header_is_checked_once(app, verifier):
-    for _ in range(20):
+    for _round in range(20):
         assert status(call(app, headers=[(b"authorization", header(*ALICE))])) == 200
         assert status(call(app, headers=[(b"authorization", header("alice", "wrong-Password-0001"))])) == 401
     assert verifier.slow_checks == 2
@@ -133,7 +133,7 @@ def test_identical_headers_arriving_together_share_one_check(app, verifier):
             sent.append(message)
 
         scope = {"type": "http", "path": "/api", "headers": [(b"authorization", header(*BOB))]}
-        await asyncio.gather(*[app(dict(scope), receive, send) for _ in range(8)])
+        await asyncio.gather(*[app(dict(scope), receive, send) for _copy in range(8)])
         return [m["status"] for m in sent if m["type"] == "http.response.start"]
 
     assert asyncio.run(together()) == [200] * 8
