@@ -1,23 +1,21 @@
-"""What several benchmarks share: rendering a bundle with the role, and its server virtualenv."""
+"""What several benchmarks share: rendering a bundle with the role, and its server virtualenv.
 
-import json
-import os
-import subprocess
+Imported after ROOT and ROOT/tests are put on sys.path, as every benchmark does first.
+"""
+
+import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from support.ansible import ROOT, ansible_playbook
 
 
 def render_bundle(build, **variables):
     """The bundle role's output in `build` (source/ and bundle.zip), rendered with these variables."""
     build = Path(build)
-    build.mkdir(parents=True, exist_ok=True)
-    extra = build.parent / (build.name + ".vars.json")
-    extra.write_text(json.dumps(dict(variables, bundle_build_dir=str(build))))
-    subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(ROOT / "inventories" / "local"),
-                    "-e", "@" + str(extra), str(ROOT / "tests" / "playbooks" / "bundle.yml")],
-                   cwd=ROOT, check=True, capture_output=True, env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg")))
-    extra.unlink()
+    build.parent.mkdir(parents=True, exist_ok=True)
+    result = ansible_playbook(ROOT / "tests" / "playbooks" / "bundle.yml", dict(variables, bundle_build_dir=str(build)), build.parent)
+    if result.returncode != 0:
+        sys.exit("rendering the bundle failed:\n" + result.stdout[-4000:])
     return build
 
 

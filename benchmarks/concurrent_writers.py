@@ -32,6 +32,7 @@ from benchmarks.common import render_bundle, server_venv  # noqa: E402
 from localcloud.daemon import make_certificate  # noqa: E402
 from localcloud.platform.nginx import FrontDoor  # noqa: E402
 from localcloud.procs import free_port, http_status, stop_group, wait_until  # noqa: E402
+from support.ansible import ansible_env  # noqa: E402
 from support.cloud import LocalCloud  # noqa: E402
 
 EXPERIMENT = "concurrent-writers"
@@ -135,7 +136,7 @@ def instance_pids(cloud):
 
 def deploy(cloud, instances):
     """deploy.yml with this many instances; returns the client's settings for the front door."""
-    env = dict(cloud.env, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), PATH=str(ROOT / ".venv" / "bin") + os.pathsep + os.environ["PATH"])
+    env = ansible_env(cloud.env)
     result = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", "inventories/local", "deploy.yml",
                              "-e", "environment_min_instances=%d" % instances], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:

@@ -9,7 +9,6 @@ counted from the local cloud's request log, client calls only (not the instances
 """
 
 import collections
-import os
 import subprocess
 import sys
 import time
@@ -19,13 +18,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 # pylint: disable=wrong-import-position
+from support.ansible import ansible_env  # noqa: E402
 from support.cloud import LocalCloud  # noqa: E402
 
 PLAYBOOK = str(ROOT / ".venv" / "bin" / "ansible-playbook")
 
 
 def run(cloud, *args):
-    env = dict(cloud.env, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), PATH=str(ROOT / ".venv" / "bin") + os.pathsep + os.environ["PATH"])
+    env = ansible_env(cloud.env)
     began = time.monotonic()
     result = subprocess.run([PLAYBOOK, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     took = time.monotonic() - began

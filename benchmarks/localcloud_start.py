@@ -6,9 +6,7 @@ The server virtualenv is built once beforehand (it is a cache that survives `mak
 the figures are what a developer sees from the second `make deploy` on.
 """
 
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -18,22 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 # pylint: disable=wrong-import-position
-from localcloud.config import load  # noqa: E402
-from localcloud.platform.image import prepared_venv  # noqa: E402
+from benchmarks.common import render_bundle, server_venv  # noqa: E402
 from localcloud.procs import free_port  # noqa: E402
 from support.cloud import LocalCloud, wait_ready  # noqa: E402
-
-
-def render_bundle(workdir):
-    variables = Path(workdir) / "vars.json"
-    variables.write_text(json.dumps({
-        "bundle_build_dir": str(Path(workdir) / "build"),
-        "bundle_users": [{"name": "bench", "password": "bench-Password-0001"}],
-    }))
-    subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(ROOT / "inventories" / "local"),
-                    "-e", "@" + str(variables), str(ROOT / "tests" / "playbooks" / "bundle.yml")],
-                   cwd=ROOT, check=True, capture_output=True)
-    return Path(workdir) / "build"
 
 
 def one_round(bundle):
@@ -74,8 +59,8 @@ def one_round(bundle):
 def main():
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     with tempfile.TemporaryDirectory() as workdir:
-        bundle = render_bundle(workdir)
-        prepared_venv(bundle / "source" / "requirements.txt", load().venv_cache)
+        bundle = render_bundle(Path(workdir) / "build", bundle_users=[{"name": "bench", "password": "bench-Password-0001"}])
+        server_venv(bundle)
         results = [one_round(bundle) for _round in range(rounds)]
     print("local cloud, %d rounds (median, min-max):" % rounds)
     for index, name in enumerate(("start (API answers)", "start + 1 instance Green", "reset (with that environment)")):

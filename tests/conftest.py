@@ -1,13 +1,13 @@
 """Shared test helpers: the repository root and a playbook runner."""
 
-import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from support.ansible import ansible_playbook
 
 ROOT = Path(__file__).resolve().parent.parent
 COLLECTIONS = ROOT / ".cache" / "collections"
@@ -20,31 +20,6 @@ if str(COLLECTIONS) not in sys.path:
 @pytest.fixture(scope="session")
 def repo_root():
     return ROOT
-
-
-def ansible_env():
-    env = dict(os.environ)
-    env["ANSIBLE_CONFIG"] = str(ROOT / "ansible.cfg")
-    env["ANSIBLE_NOCOLOR"] = "1"
-    env["ANSIBLE_FORCE_COLOR"] = "0"
-    bin_dir = str(Path(sys.executable).parent)
-    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
-    return env
-
-
-def ansible_playbook(playbook, extra_vars, workdir, args=(), env=None):
-    """Run a playbook on localhost with extra vars passed through a file (never argv)."""
-    vars_file = Path(workdir) / "extra-vars.json"
-    vars_file.write_text(json.dumps(extra_vars or {}))
-    vars_file.chmod(0o600)
-    command = [
-        str(Path(sys.executable).parent / "ansible-playbook"),
-        "-i", str(ROOT / "inventories" / "local"),
-        "-e", "@" + str(vars_file),
-        str(playbook),
-        *args,
-    ]
-    return subprocess.run(command, cwd=ROOT, env=dict(ansible_env(), **(env or {})), capture_output=True, text=True, timeout=900, check=False)
 
 
 @pytest.fixture

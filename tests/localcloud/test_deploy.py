@@ -11,7 +11,8 @@ import sys
 import time
 from urllib.parse import quote
 
-from conftest import ROOT, ansible_env
+from conftest import ROOT
+from support.ansible import ansible_env
 
 
 def recap(result):
