@@ -18,7 +18,6 @@ MLflow runs from the bundle's own pins (one worker), on a throwaway PostgreSQL.
 
 import base64
 import json
-import os
 import re
 import shutil
 import statistics
@@ -32,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 # pylint: disable=wrong-import-position
-from benchmarks.common import render_bundle, server_venv  # noqa: E402
+from benchmarks.common import render_bundle, server_venv, start_mlflow  # noqa: E402
 from localcloud.daemon import make_certificate  # noqa: E402
 from localcloud.platform.nginx import FrontDoor  # noqa: E402
 from localcloud.postgres import Cluster  # noqa: E402
@@ -59,21 +58,6 @@ def instance_nginx(build, app_port, nginx_auth_basic=False):
                 text = text.replace("location = /health {", "location = /health {\n    auth_basic off;")
                 conf.write_text('auth_basic "MLflow";\nauth_basic_user_file mlflowops/htpasswd;\n' + text)
     return nginx.start()
-
-
-def start_mlflow(venv, build, database_uri, workdir, auth):
-    port = free_port()
-    env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", PATH=str(venv / "bin") + os.pathsep + os.environ["PATH"])
-    command = [str(venv / "bin" / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-               "--backend-store-uri", database_uri, "--serve-artifacts", "--artifacts-destination", "file://%s/artifacts" % workdir]
-    if auth:
-        env.update(PYTHONPATH=str(build / "source" / "mlflowops" / "lib"), MLFLOWOPS_USERS_FILE=str(build / "source" / "mlflowops" / "htpasswd"))
-        command += ["--app-name", "mlflowops-auth"]
-    process = subprocess.Popen(  # pylint: disable=consider-using-with
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    if not wait_until(lambda: http_status("http://127.0.0.1:%d/health" % port) == 200, 180, 0.5):
-        sys.exit("MLflow did not start")
-    return process, "http://127.0.0.1:%d" % port
 
 
 def call(url, path, body=None):
@@ -117,12 +101,18 @@ def main():
         cluster.ensure_database("mlflow", "mlflow", "bench-db-0001")
         database = "postgresql+psycopg2://mlflow:bench-db-0001@127.0.0.1:%d/mlflow" % cluster.port
         try:
-            plain, direct = start_mlflow(venv, build, database, workdir, auth=False)
-            guarded, guarded_url = start_mlflow(venv, build, database, workdir, auth=True)
-            processes += [plain, guarded]
-            no_auth = instance_nginx(build, int(direct.rsplit(":", 1)[1]))
-            with_auth = instance_nginx(build, int(guarded_url.rsplit(":", 1)[1]))
-            auth_basic = instance_nginx(build, int(direct.rsplit(":", 1)[1]), nginx_auth_basic=True)
+            artifacts = "file://%s/artifacts" % workdir
+            plain, plain_port = start_mlflow(venv, database, artifacts)
+            processes.append(plain)
+            guarded, guarded_port = start_mlflow(
+                venv, database, artifacts, args=("--app-name", "mlflowops-auth"),
+                env={"PYTHONPATH": str(build / "source" / "mlflowops" / "lib"),
+                     "MLFLOWOPS_USERS_FILE": str(build / "source" / "mlflowops" / "htpasswd")})
+            processes.append(guarded)
+            direct = "http://127.0.0.1:%d" % plain_port
+            no_auth = instance_nginx(build, plain_port)
+            with_auth = instance_nginx(build, guarded_port)
+            auth_basic = instance_nginx(build, plain_port, nginx_auth_basic=True)
             cert, key = make_certificate(workdir / "tls")
             front = FrontDoor(workdir / "front", free_port(), free_port(), cert, key)
             front.configure([with_auth.port])

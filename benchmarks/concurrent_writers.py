@@ -28,10 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 # pylint: disable=wrong-import-position
-from benchmarks.common import render_bundle, server_venv  # noqa: E402
+from benchmarks.common import render_bundle, server_venv, start_mlflow  # noqa: E402
 from localcloud.daemon import make_certificate  # noqa: E402
 from localcloud.platform.nginx import FrontDoor  # noqa: E402
-from localcloud.procs import free_port, http_status, stop_group, wait_until  # noqa: E402
+from localcloud.procs import free_port, http_status, stop_group  # noqa: E402
 from support.ansible import ansible_env  # noqa: E402
 from support.cloud import LocalCloud  # noqa: E402
 
@@ -155,22 +155,16 @@ def seed_layout(writers, runs, metrics):
         workdir = Path(workdir)
         workdir.chmod(0o755)  # nginx's workers must reach its files
         venv = server_venv(render_bundle(workdir / "bundle", bundle_users=[{"name": "seed", "password": "seed-Password-0001"}]))
-        ports, servers = [free_port() for _port in range(3)], []
+        ports, servers = [], []
         cert, key = make_certificate(workdir / "tls")
         front = FrontDoor(workdir / "front", free_port(), free_port(), cert, key)
         try:
-            for number, port in enumerate(ports):
+            for number in range(3):
                 store = workdir / ("instance-%d" % number)
                 store.mkdir()
-                servers.append(subprocess.Popen(  # pylint: disable=consider-using-with
-                    [str(venv / "bin" / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-                     "--backend-store-uri", "sqlite:///%s/mlflow.db" % store,
-                     "--serve-artifacts", "--artifacts-destination", str(store / "artifacts")],
-                    cwd=store, env=dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"),
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
-            for port in ports:
-                if not wait_until(lambda port=port: http_status("http://127.0.0.1:%d/health" % port) == 200, 180, 0.5):
-                    sys.exit("MLflow did not start")
+                server, port = start_mlflow(venv, "sqlite:///%s/mlflow.db" % store, str(store / "artifacts"), cwd=store)
+                servers.append(server)
+                ports.append(port)
             front.configure(ports)
             front.start()
             settings = {"MLFLOW_TRACKING_URI": "http://127.0.0.1:%d" % front.http_port}
