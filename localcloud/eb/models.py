@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 
 from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.exceptions import ServiceException
+from moto.utilities.utils import get_partition
 
 from localcloud.eb import options, platforms
 
@@ -64,7 +65,7 @@ def aware(moment):
 
 
 def make_arn(region, account, kind, path):
-    return "arn:aws:elasticbeanstalk:%s:%s:%s/%s" % (region, account, kind, path)
+    return "arn:%s:elasticbeanstalk:%s:%s:%s/%s" % (get_partition(region), region, account, kind, path)
 
 
 class Driver:
@@ -171,6 +172,9 @@ class Environment:
         self.terminated_at = None
         self.arn = make_arn(backend.region_name, backend.account_id, "environment", "%s/%s" % (application.name, name))
         self.tags = {}
+        # The instances' security group EB's stack makes (see options.described).
+        self.own_security_group = "awseb-%s-stack-AWSEBSecurityGroup-%s" % (
+            self.id, "".join(random.choice(string.ascii_uppercase + string.digits) for _index in range(12)))
 
     def describe(self):
         result = {
@@ -369,6 +373,29 @@ class LocalEBBackend(BaseBackend):
             raise InvalidParameterValue("Application version %s failed to process and cannot be deployed." % label)
         return version
 
+    def _check_network(self, settings):
+        """The load balancer's subnets as ELBv2 takes them: known, one per AZ, at least two AZs.
+
+        On AWS the environment's stack fails when ELBv2 refuses them; here the call is refused at
+        once with ELBv2's own words.
+        https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#availability-zones
+        """
+        value = options.effective(settings, options.VPC, "ELBSubnets")
+        subnet_ids = [part.strip() for part in value.split(",") if part.strip()]
+        if not subnet_ids or options.effective(settings, options.ENV_NS, "LoadBalancerType") != "application":
+            return
+        from moto.ec2.models import ec2_backends  # pylint: disable=import-outside-toplevel
+
+        zone_of = {subnet.id: subnet.availability_zone for subnet in ec2_backends[self.account_id][self.region_name].describe_subnets()}
+        unknown = [subnet_id for subnet_id in subnet_ids if subnet_id not in zone_of]
+        if unknown:
+            raise InvalidParameterValue("ELBSubnets: The subnet ID '%s' does not exist" % unknown[0])
+        zones = [zone_of[subnet_id] for subnet_id in subnet_ids]
+        if len(set(zones)) != len(zones):
+            raise InvalidParameterValue("ELBSubnets %s: A load balancer cannot be attached to multiple subnets in the same Availability Zone." % value)
+        if len(zones) < 2:
+            raise InvalidParameterValue("ELBSubnets %s: At least two subnets in two different Availability Zones must be specified." % value)
+
     @staticmethod
     def _merge(settings, option_settings, options_to_remove):
         merged = dict(settings)
@@ -404,6 +431,7 @@ class LocalEBBackend(BaseBackend):
                 options.validate(settings)
             except options.OptionError as error:
                 raise InvalidParameterValue(str(error)) from None
+            self._check_network(settings)
             env = Environment(self, application, name, prefix.lower(), platform, tier, version.label if version else None, settings, params.get("Description"))
             env.tags = {tag["Key"]: tag["Value"] for tag in params.get("Tags") or []}
             self.environments.append(env)
@@ -430,6 +458,7 @@ class LocalEBBackend(BaseBackend):
                 options.validate(settings, env.settings)
             except options.OptionError as error:
                 raise InvalidParameterValue(str(error)) from None
+            self._check_network(settings)
             previous = env.settings
             env.pending_settings = settings
             if params.get("Description") is not None:
@@ -536,7 +565,7 @@ class LocalEBBackend(BaseBackend):
                     "DeploymentStatus": status,
                     "DateCreated": env.created,
                     "DateUpdated": env.updated,
-                    "OptionSettings": options.described(settings),
+                    "OptionSettings": options.described(settings, env.own_security_group),
                 }
                 for status, settings in sets
             ]

@@ -11,6 +11,13 @@ PROCESS = "aws:elasticbeanstalk:environment:process:default"
 COMMAND = "aws:elasticbeanstalk:command"
 ASG = "aws:autoscaling:asg"
 ENV_NS = "aws:elasticbeanstalk:environment"
+LAUNCH = "aws:autoscaling:launchconfiguration"
+VPC = "aws:ec2:vpc"
+MANAGED = "aws:elasticbeanstalk:managedactions"
+PLATFORM_UPDATE = "aws:elasticbeanstalk:managedactions:platformupdate"
+HEALTH = "aws:elasticbeanstalk:healthreporting:system"
+# https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/command-options-general.html#command-options-general-elasticbeanstalkmanagedactions
+WEEKLY_WINDOW = re.compile(r"^(Sun|Mon|Tue|Wed|Thu|Fri|Sat):([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 # What DescribeConfigurationSettings reports for a load-balanced Docker environment created
 # through the API (a subset of EB's list: the options the collection and its tests read).
@@ -22,6 +29,7 @@ DEFAULTS = {
     ("aws:autoscaling:launchconfiguration", "DisableIMDSv1"): "true",
     ("aws:autoscaling:launchconfiguration", "IamInstanceProfile"): "",
     ("aws:autoscaling:launchconfiguration", "SecurityGroups"): "",
+    ("aws:autoscaling:launchconfiguration", "DisableDefaultEC2SecurityGroup"): "false",
     ("aws:autoscaling:launchconfiguration", "RootVolumeType"): "",
     ("aws:autoscaling:updatepolicy:rollingupdate", "RollingUpdateEnabled"): "false",
     ("aws:autoscaling:updatepolicy:rollingupdate", "RollingUpdateType"): "Time",
@@ -49,7 +57,11 @@ DEFAULTS = {
     ("aws:elasticbeanstalk:cloudwatch:logs", "StreamLogs"): "false",
     ("aws:elasticbeanstalk:cloudwatch:logs", "DeleteOnTerminate"): "false",
     ("aws:elasticbeanstalk:cloudwatch:logs", "RetentionInDays"): "7",
-    ("aws:elasticbeanstalk:managedactions", "ManagedActionsEnabled"): "false",
+    (MANAGED, "ManagedActionsEnabled"): "false",
+    (MANAGED, "PreferredStartTime"): "",
+    (MANAGED, "ServiceRoleForManagedUpdates"): "",
+    (PLATFORM_UPDATE, "UpdateLevel"): "",
+    (PLATFORM_UPDATE, "InstanceRefreshEnabled"): "false",
     ("aws:elasticbeanstalk:xray", "XRayEnabled"): "false",
 }
 
@@ -63,15 +75,13 @@ PATTERN_NAMESPACES = (
 )
 EXTRA_OPTIONS = {
     "aws:autoscaling:launchconfiguration": {"InstanceType", "EC2KeyName", "ImageId", "MonitoringInterval", "RootVolumeSize",
-                                            "SSHSourceRestriction", "DisableDefaultEC2SecurityGroup"},
+                                            "SSHSourceRestriction"},
     "aws:ec2:vpc": {"VPCId", "Subnets", "ELBSubnets", "ELBScheme", "AssociatePublicIpAddress", "DBSubnets"},
     "aws:elbv2:loadbalancer": {"SecurityGroups", "ManagedSecurityGroup", "AccessLogsS3Enabled", "AccessLogsS3Bucket", "AccessLogsS3Prefix",
                                "IdleTimeout", "SharedLoadBalancer"},
     "aws:autoscaling:trigger": {"MeasureName", "Statistic", "Unit", "Period", "BreachDuration", "UpperThreshold", "UpperBreachScaleIncrement",
                                 "LowerThreshold", "LowerBreachScaleIncrement", "EvaluationPeriods"},
     "aws:elasticbeanstalk:healthreporting:system": {"ConfigDocument", "EnhancedHealthAuthEnabled", "HealthCheckSuccessThreshold"},
-    "aws:elasticbeanstalk:managedactions": {"PreferredStartTime", "ServiceRoleForManagedUpdates"},
-    "aws:elasticbeanstalk:managedactions:platformupdate": {"UpdateLevel", "InstanceRefreshEnabled"},
     "aws:elasticbeanstalk:cloudwatch:logs:health": {"HealthStreamingEnabled", "DeleteOnTerminate", "RetentionInDays"},
     "aws:elasticbeanstalk:environment:proxy": {"ProxyServer"},
     "aws:elasticbeanstalk:hostmanager": {"LogPublicationControl"},
@@ -92,6 +102,7 @@ CHOICES = {
     (COMMAND, "DeploymentPolicy"): ("AllAtOnce", "Rolling", "RollingWithAdditionalBatch", "Immutable", "TrafficSplitting"),
     (COMMAND, "BatchSizeType"): ("Percentage", "Fixed"),
     ("aws:elasticbeanstalk:healthreporting:system", "SystemType"): ("basic", "enhanced"),
+    (PLATFORM_UPDATE, "UpdateLevel"): ("patch", "minor"),
 }
 BOOLEAN_OPTIONS = {key for key, value in DEFAULTS.items() if value in ("true", "false")}
 # Options EB refuses to change once the environment exists.
@@ -138,6 +149,13 @@ def validate(settings, current=None):
             raise _invalid_value(value, namespace, option, "Value must be true or false.")
         if (namespace, option) in CHOICES and value not in CHOICES[(namespace, option)]:
             raise _invalid_value(value, namespace, option, "Value is not one of %s." % ", ".join(CHOICES[(namespace, option)]))
+    if own_group_disabled(settings) and not effective(settings, LAUNCH, "SecurityGroups").strip():
+        # https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/using-features.managing.ec2.aws-cli.html
+        raise OptionError(
+            "Configuration validation exception: DisableDefaultEC2SecurityGroup is true: you must provide security groups "
+            "for the EC2 instances with the SecurityGroups option (Namespace: '%s')." % LAUNCH
+        )
+    _validate_managed_actions(settings)
     low, high = int(effective(settings, ASG, "MinSize")), int(effective(settings, ASG, "MaxSize"))
     if low > high:
         raise OptionError("Configuration validation exception: MinSize (%d) must be less than or equal to MaxSize (%d)." % (low, high))
@@ -149,14 +167,46 @@ def validate(settings, current=None):
             )
 
 
+def _validate_managed_actions(settings):
+    """Managed platform updates need enhanced health, a weekly window, a level and a role.
+
+    AWS documents the window's format and that managed updates need enhanced health; that the
+    window, the level and the role must be given is the stricter reading of the same page (the
+    console always sets them).
+    """
+    window = effective(settings, MANAGED, "PreferredStartTime")
+    if window and not WEEKLY_WINDOW.match(window):
+        raise _invalid_value(window, MANAGED, "PreferredStartTime", "Value must be a day and a UTC time as day:hour:minute, e.g. Sun:03:00.")
+    if effective(settings, MANAGED, "ManagedActionsEnabled").lower() != "true":
+        return
+    if effective(settings, HEALTH, "SystemType") != "enhanced":
+        raise OptionError("Configuration validation exception: Managed actions require enhanced health reporting (Namespace: '%s', OptionName: 'SystemType')." % HEALTH)
+    for namespace, option in ((MANAGED, "PreferredStartTime"), (PLATFORM_UPDATE, "UpdateLevel"), (MANAGED, "ServiceRoleForManagedUpdates")):
+        if not effective(settings, namespace, option):
+            raise OptionError(
+                "Configuration validation exception: ManagedActionsEnabled is true: %s (Namespace: '%s') is required." % (option, namespace))
+
+
 def effective(settings, namespace, option, resource=""):
     return settings.get((namespace, option, resource), DEFAULTS.get((namespace, option), ""))
 
 
-def described(settings):
-    """The full list DescribeConfigurationSettings returns: defaults overlaid with settings."""
+def own_group_disabled(settings):
+    return effective(settings, LAUNCH, "DisableDefaultEC2SecurityGroup").lower() == "true"
+
+
+def described(settings, own_group=""):
+    """The full list DescribeConfigurationSettings returns: defaults overlaid with settings.
+
+    EB creates a security group of its own for the instances (`awseb-<env id>-stack-AWSEBSecurityGroup-...`)
+    unless DisableDefaultEC2SecurityGroup is true, and reports it appended to the SecurityGroups the
+    user set, so a tool that compares its own list with EB's sees a difference on every run.
+    """
     merged = {(namespace, option, ""): value for (namespace, option), value in DEFAULTS.items()}
     merged.update(settings)
+    if own_group and not own_group_disabled(merged):
+        given = merged.get((LAUNCH, "SecurityGroups", ""), "")
+        merged[(LAUNCH, "SecurityGroups", "")] = ",".join(part for part in (given, own_group) if part)
     return [
         dict({"Namespace": namespace, "OptionName": option, "Value": value}, **({"ResourceName": resource} if resource else {}))
         for (namespace, option, resource), value in sorted(merged.items())

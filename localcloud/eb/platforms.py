@@ -2,13 +2,15 @@
 
 import re
 
+from moto.utilities.utils import get_partition
+
 BRANCH = "Docker running on 64bit Amazon Linux 2023"
 # Oldest first; the last one is the branch's recommended version.
 VERSIONS = ("4.6.2", "4.7.0")
 
 
 def arn(region, version):
-    return "arn:aws:elasticbeanstalk:%s::platform/%s/%s" % (region, BRANCH, version)
+    return "arn:%s:elasticbeanstalk:%s::platform/%s/%s" % (get_partition(region), region, BRANCH, version)
 
 
 def solution_stack(version):

@@ -69,9 +69,10 @@ class Platform(Driver):
 
     def secret(self, reference):
         try:
-            if reference.startswith("arn:aws:ssm:"):
+            service = reference.split(":")[2] if reference.count(":") >= 5 else ""
+            if service == "ssm":
                 return self.client("ssm").get_parameter(Name=reference, WithDecryption=True)["Parameter"]["Value"]
-            if reference.startswith("arn:aws:secretsmanager:"):
+            if service == "secretsmanager":
                 return self.client("secretsmanager").get_secret_value(SecretId=reference)["SecretString"]
         except ClientError as error:
             raise DeployError("Instance deployment failed to retrieve the secret %s: %s" % (reference, error.response["Error"]["Message"])) from None

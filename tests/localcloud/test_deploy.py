@@ -11,6 +11,8 @@ import sys
 import time
 from urllib.parse import quote
 
+import pytest
+
 from conftest import ROOT
 from support.ansible import ansible_env
 
@@ -25,14 +27,28 @@ def client_writes(cloud, since):
     return [(r["service"], r["action"]) for r in cloud.requests()[since:] if r["kind"] == "write" and r["caller"] == "client"]
 
 
+def default_vpc_subnets(cloud):
+    ec2 = cloud.client("ec2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    return vpc, sorted(ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"], key=lambda s: s["SubnetId"])
+
+
 def test_deploy_then_rerun_and_dry_run(cloud, run_playbook):
     env = {"LOCALCLOUD_PORT": str(cloud.port), "LOCALCLOUD_STATE_DIR": str(cloud.state_dir)}
+    # The default VPC with a private subnet too: the load balancer must not get two subnets in its zone.
+    vpc, defaults = default_vpc_subnets(cloud)
+    cloud.client("ec2").create_subnet(VpcId=vpc, CidrBlock="172.31.200.0/24", AvailabilityZone=defaults[0]["AvailabilityZone"])
     first = run_playbook("deploy.yml", {}, env=env)
     assert recap(first)["failed"] == 0 and recap(first)["changed"] > 0, first.stdout[-3000:]
     assert re.search(r"MLFLOW_TRACKING_URI=https://127\.0\.0\.1:\d+", first.stdout)
     assert "MLFLOW_TRACKING_SERVER_CERT_PATH=%s/tls/cert.pem" % cloud.state_dir in first.stdout
     assert "AWS_ENDPOINT_URL=http://127.0.0.1:%d" % cloud.port in first.stdout
     assert first.stdout.count("ok: [localhost]") > 20 and "Plain HTTP is redirected to HTTPS" in first.stdout
+    eb = cloud.client("elasticbeanstalk")
+    deployed = {(o["Namespace"], o["OptionName"]): o["Value"] for o in eb.describe_configuration_settings(
+        ApplicationName="mlflow", EnvironmentName="mlflow")["ConfigurationSettings"][0]["OptionSettings"]}
+    default_ids = ",".join(subnet["SubnetId"] for subnet in defaults)
+    assert deployed[("aws:ec2:vpc", "ELBSubnets")] == deployed[("aws:ec2:vpc", "Subnets")] == default_ids
 
     mark = len(cloud.requests())
     second = run_playbook("deploy.yml", {}, env=env)
@@ -45,7 +61,6 @@ def test_deploy_then_rerun_and_dry_run(cloud, run_playbook):
     diff = re.findall(r"^[-+] .*$", dry.stdout, re.MULTILINE)
     assert diff == ["-        value: '2'", "+        value: '3'"], diff
     assert client_writes(cloud, mark) == []
-    eb = cloud.client("elasticbeanstalk")
     settings = eb.describe_configuration_settings(ApplicationName="mlflow", EnvironmentName="mlflow")["ConfigurationSettings"][0]["OptionSettings"]
     assert {"Namespace": "aws:autoscaling:asg", "OptionName": "MinSize", "Value": "2"} in settings
 
@@ -95,3 +110,23 @@ def test_a_deploy_killed_mid_way_completes_when_run_again(cloud, run_playbook, t
     assert [(e["EnvironmentName"], e["Status"], e["Health"]) for e in environments] == [("mlflow", "Ready", "Green")]
     assert len(eb.describe_application_versions(ApplicationName="mlflow")["ApplicationVersions"]) == 1
     assert [r["action"] for r in cloud.requests()].count("CreateEnvironment") == 1
+
+
+@pytest.mark.parametrize("subnets, message", [
+    (lambda d, private: {"prerequisites_load_balancer_subnets": [d[0], private, d[1]]},
+     "The load balancer takes one subnet per Availability Zone, in at least two zones"),
+    (lambda d, private: {"prerequisites_load_balancer_subnets": [d[0]]}, "in at least two zones"),
+    (lambda d, private: {"prerequisites_load_balancer_subnets": [d[0], d[1]], "prerequisites_instance_subnets": [d[2]]},
+     "the instances must be in zones the load balancer serves"),
+    (lambda d, private: {"prerequisites_database_subnets": [d[0], private]}, "the database needs subnets in at least two zones"),
+    (lambda d, private: {"prerequisites_instance_subnets": ["subnet-00000000"]}, "Subnets subnet-00000000 are not in VPC"),
+])
+def test_subnets_that_aws_would_refuse_stop_the_deploy_before_anything_is_created(cloud, run_playbook, subnets, message):
+    vpc, defaults = default_vpc_subnets(cloud)
+    private = cloud.client("ec2").create_subnet(VpcId=vpc, CidrBlock="172.31.200.0/24", AvailabilityZone=defaults[0]["AvailabilityZone"])["Subnet"]["SubnetId"]
+    result = run_playbook("deploy.yml", subnets([subnet["SubnetId"] for subnet in defaults], private),
+                          env={"LOCALCLOUD_PORT": str(cloud.port), "LOCALCLOUD_STATE_DIR": str(cloud.state_dir)})
+    assert result.returncode != 0
+    assert message in " ".join(result.stdout.split()), result.stdout[-3000:]
+    assert cloud.client("s3").list_buckets()["Buckets"] == []
+    assert client_writes(cloud, 0) == [("ec2", "CreateSubnet")]

@@ -4,6 +4,7 @@ These tests need no running instance: environments without a version start nothi
 application versions are checked against what lies in the emulated S3.
 """
 
+import re
 import time
 
 import botocore.exceptions
@@ -216,6 +217,26 @@ def test_settings_are_kept_reported_with_defaults_and_checked_on_update(eb):
     assert ("aws:elasticbeanstalk:application:environment", "GREETING") not in second
 
 
+def test_instances_security_groups_are_reported_with_ebs_own_group_unless_it_is_disabled(eb):
+    launch = "aws:autoscaling:launchconfiguration"
+
+    def groups(name):
+        sets = eb.describe_configuration_settings(ApplicationName="app", EnvironmentName=name)["ConfigurationSettings"]
+        return {(o["Namespace"], o["OptionName"]): o["Value"] for o in sets[0]["OptionSettings"]}[(launch, "SecurityGroups")].split(",")
+
+    create_env(eb, OptionSettings=[{"Namespace": launch, "OptionName": "SecurityGroups", "Value": "sg-mine"}])
+    env_id = wait_ready(eb, "env-one")["EnvironmentId"]
+    mine, own = groups("env-one")
+    assert mine == "sg-mine" and own.startswith("awseb-%s-stack-AWSEBSecurityGroup-" % env_id)
+
+    disabled = {"Namespace": launch, "OptionName": "DisableDefaultEC2SecurityGroup", "Value": "true"}
+    refused = error_of(create_env, eb=eb, name="env-two", OptionSettings=[disabled])
+    assert refused["Code"] == "InvalidParameterValue" and "SecurityGroups" in refused["Message"]
+    eb.update_environment(EnvironmentName="env-one", OptionSettings=[disabled])
+    wait_ready(eb, "env-one")
+    assert groups("env-one") == ["sg-mine"]
+
+
 def test_events_filter_by_request_severity_and_time(eb):
     before = time.time()
     created = create_env(eb)
@@ -261,3 +282,61 @@ def test_bucket_policies_with_conditions_do_not_lock_out_the_http_endpoint(cloud
     s3.put_bucket_policy(Bucket="tls-only", Policy=json.dumps(deny_get))
     with pytest.raises(botocore.exceptions.ClientError):
         s3.get_object(Bucket="tls-only", Key="k")
+
+
+def test_rds_reports_the_full_engine_version_of_a_major_and_refuses_a_bare_major_as_a_modification(cloud):
+    rds = cloud.client("rds")
+    created = rds.create_db_instance(DBInstanceIdentifier="db", Engine="postgres", EngineVersion="16", DBInstanceClass="db.t3.micro",
+                                     MasterUsername="owner", MasterUserPassword="Pg-pass-0001", AllocatedStorage=20)["DBInstance"]
+    assert re.fullmatch(r"16\.\d+", created["EngineVersion"])
+    assert rds.describe_db_instances(DBInstanceIdentifier="db")["DBInstances"][0]["EngineVersion"] == created["EngineVersion"]
+    refused = error_of(rds.modify_db_instance, DBInstanceIdentifier="db", EngineVersion="16", ApplyImmediately=True)
+    assert refused["Code"] == "InvalidParameterCombination"
+    unknown = error_of(rds.create_db_instance, DBInstanceIdentifier="db2", Engine="postgres", EngineVersion="9", DBInstanceClass="db.t3.micro",
+                       MasterUsername="owner", MasterUserPassword="Pg-pass-0001", AllocatedStorage=20)
+    assert "Cannot find version 9" in unknown["Message"]
+
+
+def test_managed_platform_updates_need_enhanced_health_a_window_a_level_and_a_role(eb):
+    managed, update = "aws:elasticbeanstalk:managedactions", "aws:elasticbeanstalk:managedactions:platformupdate"
+    enhanced = {"Namespace": "aws:elasticbeanstalk:healthreporting:system", "OptionName": "SystemType", "Value": "enhanced"}
+    complete = [
+        {"Namespace": managed, "OptionName": "ManagedActionsEnabled", "Value": "true"},
+        {"Namespace": managed, "OptionName": "PreferredStartTime", "Value": "Sun:03:00"},
+        {"Namespace": managed, "OptionName": "ServiceRoleForManagedUpdates", "Value": "arn:aws:iam::123456789012:role/eb-service"},
+        {"Namespace": update, "OptionName": "UpdateLevel", "Value": "minor"},
+    ]
+    basic_health = error_of(create_env, eb=eb, OptionSettings=complete)
+    assert "enhanced health" in basic_health["Message"]
+    for index, missing in ((1, "PreferredStartTime"), (2, "ServiceRoleForManagedUpdates"), (3, "UpdateLevel")):
+        refused = error_of(create_env, eb=eb, OptionSettings=[enhanced] + complete[:index] + complete[index + 1:])
+        assert missing in refused["Message"], refused
+    bad_window = error_of(create_env, eb=eb, OptionSettings=[enhanced, complete[0], dict(complete[1], Value="Sunday 3am")] + complete[2:])
+    assert "day:hour:minute" in bad_window["Message"]
+    bad_level = error_of(create_env, eb=eb, OptionSettings=[enhanced] + complete[:3] + [dict(complete[3], Value="major")])
+    assert "patch, minor" in bad_level["Message"]
+    create_env(eb, OptionSettings=[enhanced] + complete)
+    wait_ready(eb, "env-one")
+
+
+def test_an_application_load_balancer_takes_one_subnet_per_zone_in_at_least_two_zones(cloud, eb):
+    ec2 = cloud.client("ec2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    defaults = sorted(ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"], key=lambda s: s["AvailabilityZone"])
+    assert len({s["AvailabilityZone"] for s in defaults}) == len(defaults) >= 2  # the default VPC: one subnet per zone
+    private = ec2.create_subnet(VpcId=vpc, CidrBlock="172.31.200.0/24", AvailabilityZone=defaults[0]["AvailabilityZone"])["Subnet"]["SubnetId"]
+
+    def elb_subnets(*subnets):
+        return [{"Namespace": "aws:elasticbeanstalk:environment", "OptionName": "LoadBalancerType", "Value": "application"},
+                {"Namespace": "aws:ec2:vpc", "OptionName": "ELBSubnets", "Value": ",".join(subnets)}]
+
+    same_zone = error_of(create_env, eb=eb, OptionSettings=elb_subnets(defaults[0]["SubnetId"], private, defaults[1]["SubnetId"]))
+    assert "multiple subnets in the same Availability Zone" in same_zone["Message"]
+    one_zone = error_of(create_env, eb=eb, OptionSettings=elb_subnets(defaults[0]["SubnetId"]))
+    assert "two different Availability Zones" in one_zone["Message"]
+    unknown = error_of(create_env, eb=eb, OptionSettings=elb_subnets(defaults[0]["SubnetId"], "subnet-00000000"))
+    assert "subnet-00000000" in unknown["Message"]
+    create_env(eb, OptionSettings=elb_subnets(defaults[0]["SubnetId"], defaults[1]["SubnetId"]))
+    wait_ready(eb, "env-one")
+    refused = error_of(eb.update_environment, EnvironmentName="env-one", OptionSettings=elb_subnets(defaults[0]["SubnetId"], private)[1:])
+    assert "same Availability Zone" in refused["Message"]

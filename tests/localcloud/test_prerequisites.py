@@ -1,0 +1,31 @@
+"""The prerequisites role on the local cloud, outside the aws partition."""
+
+import json
+
+import boto3
+
+from test_deploy import recap
+
+
+def test_arns_are_built_in_the_callers_partition(cloud, run_playbook):
+    # moto answers a China region from the aws-cn partition: there, AWS's managed policies and
+    # every S3 resource are arn:aws-cn:..., and an arn:aws:... one does not exist.
+    region = "cn-north-1"
+    connection = {"endpoint_url": cloud.endpoint, "region": region, "access_key": "test", "secret_key": "test"}
+    result = run_playbook("tests/playbooks/prerequisites.yml", {"mlflowops_aws_connection": connection},
+                          env={"LOCALCLOUD_PORT": str(cloud.port), "LOCALCLOUD_STATE_DIR": str(cloud.state_dir)})
+    assert recap(result)["failed"] == 0, result.stdout[-4000:]
+
+    def client(service):
+        return boto3.client(service, endpoint_url=cloud.endpoint, region_name=region, aws_access_key_id="test", aws_secret_access_key="test")
+
+    iam = client("iam")
+    attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="mlflow-eb-instance")["AttachedPolicies"]]
+    assert attached == ["arn:aws-cn:iam::aws:policy/AWSElasticBeanstalkWebTier"]
+    service = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="mlflow-eb-service")["AttachedPolicies"]]
+    assert service and all(arn.startswith("arn:aws-cn:iam::aws:policy/") for arn in service)
+    inline = iam.get_role_policy(RoleName="mlflow-eb-instance", PolicyName="mlflow-artifacts-and-secrets")["PolicyDocument"]
+    resources = [arn for statement in inline["Statement"] for arn in ([statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"])]
+    assert resources and all(arn.startswith("arn:aws-cn:") for arn in resources), resources
+    bucket_policy = json.loads(client("s3").get_bucket_policy(Bucket="mlflow-local-artifacts")["Policy"])
+    assert all(arn.startswith("arn:aws-cn:s3:::") for statement in bucket_policy["Statement"] for arn in statement["Resource"])
