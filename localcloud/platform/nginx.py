@@ -6,10 +6,19 @@ An instance's nginx is laid out like the one on EB's Docker platform (Amazon Lin
 server, where the bundle's `.platform/nginx/conf.d/**` files go verbatim. The front door stands
 in for the load balancer: HTTP and HTTPS listeners, X-Forwarded-Proto/-Port/-For set, traffic
 only to instances whose health check passes (503 when none does, as an ALB answers).
+
+nginx applies a new configuration some time after `nginx -s reload` returns: new workers start,
+and each old one goes on accepting connections until it handles the signal and closes its
+listening sockets. Until then a new connection may be routed by the old configuration. A change
+of targets returns only once the new configuration answers and no old worker still listens, so
+the environment's health, reported after it, never says Green while the front door answers 503.
 """
 
+import http.client
+import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from localcloud.config import HOST
@@ -65,12 +74,17 @@ http {{
     access_log {root}/logs/access.log;
 {temp_paths}
     client_max_body_size 0;
+    add_header X-Localcloud-Generation {generation} always;
     proxy_read_timeout 300;
     proxy_send_timeout 300;
     proxy_request_buffering off;
 {upstream}
     server {{
         listen {host}:{http_port};
+        # Answered by the front door itself: which configuration serves (see FrontDoor.wait_applied).
+        location = /.localcloud/generation {{
+            return 204;
+        }}
 {locations_http}
     }}
     server {{
@@ -201,6 +215,7 @@ class FrontDoor(Nginx):
         self.cert, self.key = cert, key
         self.targets = None
         self.redirect = None
+        self.generation = 0
 
     def configure(self, targets):
         """Routes to these instance ports only; returns whether anything changed."""
@@ -224,12 +239,75 @@ class FrontDoor(Nginx):
             upstream, http, https = "", NO_TARGET, NO_TARGET
         if redirect:
             http = REDIRECT.format(status=redirect, https_port=self.https_port)
+        self.generation += 1
         (self.root / "nginx.conf").write_text(FRONT_CONF.format(
             root=self.root, host=HOST, http_port=self.http_port, https_port=self.https_port,
             cert=self.cert, key=self.key, upstream=upstream, locations_http=http, locations_https=https,
-            temp_paths=temp_paths(self.root),
+            temp_paths=temp_paths(self.root), generation=self.generation,
         ))
         self.targets, self.redirect = targets, redirect
         if self.running():
+            old_workers = self.workers()
             self.reload()
+            self.wait_applied(old_workers)
         return True
+
+    def workers(self):
+        """The pids of the master's worker processes."""
+        master, found = self.pid, []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == master:
+                    found.append(int(proc.name))
+            except (OSError, IndexError, ValueError):
+                continue
+        return found
+
+    def _listening_sockets(self):
+        ports = {"%04X" % self.http_port, "%04X" % self.https_port}
+        sockets = set()
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[1].rsplit(":", 1)[1] in ports:
+                sockets.add("socket:[%s]" % fields[9])
+        return sockets
+
+    @staticmethod
+    def _holds(pid, sockets):
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            return False
+        for fd in fds:
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) in sockets:
+                    return True
+            except OSError:
+                continue
+        return False
+
+    def answering_generation(self):
+        """The configuration generation a new connection to the front door is served by, or None."""
+        connection = http.client.HTTPConnection(HOST, self.http_port, timeout=2)
+        try:
+            connection.request("GET", "/.localcloud/generation", headers={"Connection": "close"})
+            response = connection.getresponse()
+            response.read()
+            return int(response.getheader("X-Localcloud-Generation") or 0)
+        except (OSError, ValueError, http.client.HTTPException):
+            return None
+        finally:
+            connection.close()
+
+    def applied(self, old_workers):
+        if self.answering_generation() != self.generation:
+            return False
+        sockets = self._listening_sockets()
+        return not any(self._holds(pid, sockets) for pid in old_workers)
+
+    def wait_applied(self, old_workers, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while not self.applied(old_workers):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the front door did not apply configuration %d within %d s" % (self.generation, timeout))
+            time.sleep(0.01)
