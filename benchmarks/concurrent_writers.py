@@ -145,7 +145,7 @@ def deploy(cloud, instances):
     return {
         "MLFLOW_TRACKING_URI": "https://" + cname, "MLFLOW_TRACKING_USERNAME": "mlflow",
         "MLFLOW_TRACKING_PASSWORD": (ROOT / ".state" / "demo-password").read_text().strip(),
-        "MLFLOW_TRACKING_SERVER_CERT_PATH": str(cloud.state_dir / "tls" / "cert.pem"),
+        "MLFLOW_TRACKING_SERVER_CERT_PATH": str(cloud.state_dir / "tls" / "ca.pem"),
     }
 
 

@@ -15,6 +15,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
+# The name clients use for what the local cloud serves: it resolves to HOST here, and the front
+# doors' certificates name it, never an address (a client verifies the hostname as on AWS).
+PUBLIC_HOST = "localhost"
 
 
 @dataclass(frozen=True)

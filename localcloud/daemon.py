@@ -122,7 +122,7 @@ def serve(config):
     from moto.moto_api._internal import models as moto_api_models
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
-    from localcloud import eb, rds, s3policy
+    from localcloud import acm, eb, rds, s3policy, tls
     from localcloud.eb import models as eb_models
     from localcloud.platform import Platform
     from localcloud.procs import PortPool
@@ -131,12 +131,13 @@ def serve(config):
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     log = logging.getLogger("localcloud")
     open_state_dir(config)
-    cert, key = make_certificate(config.state_dir / "tls")
+    ca_cert, ca_key = tls.make_ca(config.state_dir / "tls")
     pool = PortPool(config.port_range)
     cluster = Cluster(config.state_dir / "postgres", pool.take()).start()
     log.info("PostgreSQL on %s:%d", HOST, cluster.port)
-    platform = Platform(config, cert, key, ports=pool, logger=log.info)
+    platform = Platform(config, ca_cert, ca_key, ports=pool, logger=log.info)
     eb.install()
+    acm.install()
     rds.install(cluster)
     s3policy.install()
     eb_models.set_driver(platform)
@@ -147,6 +148,7 @@ def serve(config):
         platform.reset()
         cluster.drop_everything()
         original_reset(self)
+        acm.add_standing_certificate(ca_cert, ca_key, config.state_dir / "tls", config.region)
         config.request_log.write_text("")
 
     moto_api_models.MotoAPIBackend.reset = reset
@@ -154,6 +156,7 @@ def serve(config):
     app = RequestLog(DomainDispatcherApplication(create_backend_app), config.request_log)
     server = make_server(HOST, config.port, app, threaded=True, request_handler=MotoRequestHandler)
     config.request_log.write_text("")
+    acm.add_standing_certificate(ca_cert, ca_key, config.state_dir / "tls", config.region)
 
     def stop(_signum, _frame):
         threading.Thread(target=server.shutdown, daemon=True).start()
@@ -162,7 +165,7 @@ def serve(config):
     signal.signal(signal.SIGINT, stop)
     (config.state_dir / "localcloud.json").write_text(json.dumps({
         "pid": os.getpid(), "endpoint": config.endpoint, "region": config.region,
-        "certificate": str(cert), "postgres_port": cluster.port,
+        "ca_certificate": str(ca_cert), "postgres_port": cluster.port,
     }, indent=2))
     config.pid_file.write_text(str(os.getpid()))
     log.info("local cloud answering on %s", config.endpoint)

@@ -172,7 +172,9 @@ class Environment:
         self.terminated_at = None
         self.arn = make_arn(backend.region_name, backend.account_id, "environment", "%s/%s" % (application.name, name))
         self.tags = {}
-        # The instances' security group EB's stack makes (see options.described).
+        # Its application load balancer in moto's ELBv2, and the instances' security group EB's
+        # stack makes (see options.described).
+        self.load_balancer_arn = None
         self.own_security_group = "awseb-%s-stack-AWSEBSecurityGroup-%s" % (
             self.id, "".join(random.choice(string.ascii_uppercase + string.digits) for _index in range(12)))
 
@@ -373,6 +375,33 @@ class LocalEBBackend(BaseBackend):
             raise InvalidParameterValue("Application version %s failed to process and cannot be deployed." % label)
         return version
 
+    def _create_load_balancer(self, env):
+        """The environment's application load balancer, in moto's ELBv2 (its DNS name is what an alias names)."""
+        if options.effective(env.settings, options.ENV_NS, "LoadBalancerType") != "application" or \
+                options.effective(env.settings, options.ENV_NS, "EnvironmentType") != "LoadBalanced":
+            return
+        from moto.ec2.models import ec2_backends  # pylint: disable=import-outside-toplevel
+        from moto.elbv2.models import elbv2_backends  # pylint: disable=import-outside-toplevel
+
+        subnets = [part.strip() for part in options.effective(env.settings, options.VPC, "ELBSubnets").split(",") if part.strip()]
+        if not subnets:
+            ec2 = ec2_backends[self.account_id][self.region_name]
+            default_vpc = [vpc.id for vpc in ec2.describe_vpcs() if vpc.is_default]
+            subnets = [subnet.id for subnet in ec2.describe_subnets() if subnet.vpc_id in default_vpc and subnet.default_for_az]
+        groups = [part.strip() for part in options.effective(env.settings, "aws:elbv2:loadbalancer", "SecurityGroups").split(",") if part.strip()]
+        name = "awseb-AWSEB-" + "".join(random.choice(string.ascii_uppercase + string.digits) for _index in range(12))
+        balancer = elbv2_backends[self.account_id][self.region_name].create_load_balancer(
+            name, groups, subnets, loadbalancer_type="application",
+            tags=[{"Key": key, "Value": value} for key, value in env.system_tags().items()],
+        )
+        env.load_balancer_arn = balancer.arn
+
+    def _delete_load_balancer(self, env):
+        if env.load_balancer_arn:
+            from moto.elbv2.models import elbv2_backends  # pylint: disable=import-outside-toplevel
+
+            elbv2_backends[self.account_id][self.region_name].delete_load_balancer(env.load_balancer_arn)
+
     def _check_network(self, settings):
         """The load balancer's subnets as ELBv2 takes them: known, one per AZ, at least two AZs.
 
@@ -434,6 +463,10 @@ class LocalEBBackend(BaseBackend):
             self._check_network(settings)
             env = Environment(self, application, name, prefix.lower(), platform, tier, version.label if version else None, settings, params.get("Description"))
             env.tags = {tag["Key"]: tag["Value"] for tag in params.get("Tags") or []}
+            try:
+                self._create_load_balancer(env)
+            except ServiceException as error:
+                raise InvalidParameterValue("Creating load balancer failed: %s" % error.message) from None
             self.environments.append(env)
             self.add_event("createEnvironment is starting.", environment=env, request_id=request_id)
             operation = Operation(self, env, "create", request_id, version=version)
@@ -502,6 +535,7 @@ class LocalEBBackend(BaseBackend):
                 for message in failed.messages:
                     self.add_event(message, "ERROR", environment=env, request_id=operation.request_id)
             if operation.kind == "terminate":
+                self._delete_load_balancer(env)
                 env.status, env.health, env.health_status = "Terminated", "Grey", "No Data"
                 env.terminated_at = now()
                 self.add_event("terminateEnvironment completed successfully.", environment=env, request_id=operation.request_id)

@@ -180,7 +180,8 @@ def _validate_managed_actions(settings):
     if effective(settings, MANAGED, "ManagedActionsEnabled").lower() != "true":
         return
     if effective(settings, HEALTH, "SystemType") != "enhanced":
-        raise OptionError("Configuration validation exception: Managed actions require enhanced health reporting (Namespace: '%s', OptionName: 'SystemType')." % HEALTH)
+        raise OptionError(
+            "Configuration validation exception: Managed actions require enhanced health reporting (Namespace: '%s', OptionName: 'SystemType')." % HEALTH)
     for namespace, option in ((MANAGED, "PreferredStartTime"), (PLATFORM_UPDATE, "UpdateLevel"), (MANAGED, "ServiceRoleForManagedUpdates")):
         if not effective(settings, namespace, option):
             raise OptionError(

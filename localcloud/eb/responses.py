@@ -123,7 +123,8 @@ class LocalEBResponse(BaseResponse):
             "Instances": [{"Id": instance} for instance in instances],
             "LaunchConfigurations": [],
             "LaunchTemplates": [],
-            "LoadBalancers": [{"Name": "awseb-%s-AWSEBLoa" % env.id}],
+            # For an application load balancer EB gives its ARN as the name.
+            "LoadBalancers": [{"Name": env.load_balancer_arn}] if env.load_balancer_arn else [],
             "Triggers": [],
             "Queues": [],
         }})

@@ -19,14 +19,16 @@ from localcloud.platform.environment import EnvironmentRuntime
 from localcloud.procs import PortPool
 
 USER_AGENT = "localcloud-platform"
+LISTENER = "aws:elbv2:listener:443"
 # Stand-in for the instance profile: the emulator accepts any key.
 INSTANCE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "localcloud-instance", "AWS_SECRET_ACCESS_KEY": "localcloud-instance"}
 
 
 class Platform(Driver):
-    def __init__(self, config, cert, key, ports=None, logger=print):
+    def __init__(self, config, ca_cert, ca_key, ports=None, logger=print):
         self.config = config
-        self.cert, self.key = str(cert), str(key)
+        # The local CA: front doors serve certificates from it for their listener's ACM certificate.
+        self.ca_cert, self.ca_key = ca_cert, ca_key
         # Shared with whatever else takes ports from the range (the daemon's PostgreSQL).
         self.ports = ports or PortPool(config.port_range)
         self.runtimes = {}
@@ -77,6 +79,31 @@ class Platform(Driver):
         except ClientError as error:
             raise DeployError("Instance deployment failed to retrieve the secret %s: %s" % (reference, error.response["Error"]["Message"])) from None
         raise DeployError("Instance deployment failed: %s is not a Secrets Manager or SSM Parameter Store ARN." % reference)
+
+    def listener_names(self, settings, account_id):
+        """The DNS names of the ACM certificate(s) the HTTPS listener is set with ([] without one).
+
+        ELBv2 refuses a listener whose certificate doesn't exist or isn't issued; EB's stack then fails.
+        """
+        if options.effective(settings, LISTENER, "Protocol").upper() != "HTTPS" or \
+                options.effective(settings, LISTENER, "ListenerEnabled").lower() == "false":
+            return []
+        from moto.acm.models import acm_backends  # pylint: disable=import-outside-toplevel
+
+        names = []
+        for arn in filter(None, (part.strip() for part in options.effective(settings, LISTENER, "SSLCertificateArns").split(","))):
+            parts = arn.split(":")
+            region = parts[3] if len(parts) > 5 else ""
+            certificates = acm_backends[account_id][region]._certificates if region else {}  # pylint: disable=protected-access
+            certificate = certificates.get(arn)
+            if certificate is None:
+                raise DeployError("Creating load balancer listener failed: Certificate '%s' not found (CertificateNotFound)." % arn)
+            certificate.check()
+            if certificate.status != "ISSUED":
+                raise DeployError(
+                    "Creating load balancer listener failed: Certificate '%s' is %s, not ISSUED (UnsupportedCertificate)." % (arn, certificate.status))
+            names.extend([certificate.common_name] + list(certificate.sans))
+        return list(dict.fromkeys(name for name in names if name))
 
     def app_variables(self, settings):
         """The app's environment: instance credentials, then properties, then secrets."""

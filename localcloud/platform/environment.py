@@ -7,7 +7,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from localcloud.config import HOST
+from localcloud import tls
+from localcloud.config import PUBLIC_HOST
 from localcloud.eb import options
 from localcloud.eb.models import DeployError
 from localcloud.platform.ebextensions import http_redirect_status
@@ -33,7 +34,8 @@ class EnvironmentRuntime:
         self.lock = threading.RLock()
         self.bundle = None
         self.variables = {}
-        self.front = FrontDoor(self.root / "frontdoor", platform.ports.take(), platform.ports.take(), platform.cert, platform.key)
+        self.certificate_names = []
+        self.front = FrontDoor(self.root / "frontdoor", platform.ports.take(), platform.ports.take(), *self._issue([]))
         self.stopping = threading.Event()
         self.monitor = threading.Thread(target=self._monitor, daemon=True)
 
@@ -61,13 +63,28 @@ class EnvironmentRuntime:
             size = math.ceil(count * size / 100)
         return max(1, min(size, count))
 
+    def _issue(self, names):
+        folder = self.root / "frontdoor-tls"
+        return tls.issue(self.platform.ca_cert, self.platform.ca_key, names, folder / "cert.pem", folder / "key.pem")
+
+    def _use_listener_certificate(self):
+        """The front door's certificate covers exactly the names of its HTTPS listener's certificate."""
+        names = self.platform.listener_names(self.environment.settings, self.backend.account_id)
+        if names != self.certificate_names:
+            cert, key = self._issue(names)
+            self.certificate_names = names
+            with self.lock:
+                self.front.use_certificate(cert, key)
+
     # Operations ---------------------------------------------------------------------------
 
     def launch(self, operation):
+        self._use_listener_certificate()
         self.front.configure([])
         self.front.start()
-        operation.set_address("%s:%d" % (HOST, self.front.https_port), "%s:%d" % (HOST, self.front.http_port))
-        operation.event("Created load balancer listening on https://%s:%d and http://%s:%d." % (HOST, self.front.https_port, HOST, self.front.http_port))
+        operation.set_address("%s:%d" % (PUBLIC_HOST, self.front.https_port), "%s:%d" % (PUBLIC_HOST, self.front.http_port))
+        operation.event("Created load balancer listening on https://%s:%d and http://%s:%d." % (
+            PUBLIC_HOST, self.front.https_port, PUBLIC_HOST, self.front.http_port))
         self.monitor.start()
         if operation.version is None:
             operation.event("No application version was given: the local platform starts no instance until one is deployed.")
@@ -84,6 +101,7 @@ class EnvironmentRuntime:
 
     def update(self, operation):
         previous = operation.previous_settings or {}
+        self._use_listener_certificate()
         variables = self.platform.app_variables(self.environment.settings)
         changed_variables = variables != self.variables
         if operation.version is not None:

@@ -221,12 +221,17 @@ class FrontDoor(Nginx):
         """Routes to these instance ports only; returns whether anything changed."""
         return self._write(sorted(targets), self.redirect)
 
+    def use_certificate(self, cert, key):
+        """Serves this certificate on HTTPS from now on."""
+        self.cert, self.key = cert, key
+        return self._write(self.targets or [], self.redirect, force=True)
+
     def set_redirect(self, status):
         """HTTP answers with a redirect to HTTPS (`status`: 301 or 302), or forwards (None)."""
         return self._write(self.targets or [], status)
 
-    def _write(self, targets, redirect):
-        if targets == self.targets and redirect == self.redirect:
+    def _write(self, targets, redirect, force=False):
+        if targets == self.targets and redirect == self.redirect and not force:
             return False
         self.prepare()
         if targets:

@@ -125,7 +125,7 @@ def test_environment_lifecycle_ids_cname_and_filters(eb):
     assert created["Status"] == "Launching" and created["Health"] == "Grey"
     assert created["EnvironmentId"].startswith("e-") and len(created["EnvironmentId"]) == 12
     ready = wait_ready(eb, "env-one")
-    assert ready["CNAME"].startswith("127.0.0.1:")
+    assert ready["CNAME"].startswith("localhost:")
     assert eb.describe_environments(EnvironmentIds=[created["EnvironmentId"]])["Environments"][0]["EnvironmentName"] == "env-one"
     assert eb.describe_environments(EnvironmentNames=["other"])["Environments"] == []
     assert eb.describe_environments(ApplicationName="ghost")["Environments"] == []

@@ -81,7 +81,7 @@ def test_environment_lifecycle(cloud, bundles, call):
 
     created = call("environment", env)
     assert created["changed"] and created["environment"]["status"] == "Ready" and created["environment"]["health"] == "Green"
-    assert created["environment"]["tags"] == {"team": "ml"} and created["environment"]["url"].startswith("https://127.0.0.1:")
+    assert created["environment"]["tags"] == {"team": "ml"} and created["environment"]["url"].startswith("https://localhost:")
 
     mark = len(cloud.requests())
     again = call("environment", env, diff=True)

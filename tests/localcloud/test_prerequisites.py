@@ -25,7 +25,8 @@ def test_arns_are_built_in_the_callers_partition(cloud, run_playbook):
     service = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="mlflow-eb-service")["AttachedPolicies"]]
     assert service and all(arn.startswith("arn:aws-cn:iam::aws:policy/") for arn in service)
     inline = iam.get_role_policy(RoleName="mlflow-eb-instance", PolicyName="mlflow-artifacts-and-secrets")["PolicyDocument"]
-    resources = [arn for statement in inline["Statement"] for arn in ([statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"])]
+    resources = [arn for statement in inline["Statement"]
+                 for arn in ([statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"])]
     assert resources and all(arn.startswith("arn:aws-cn:") for arn in resources), resources
     bucket_policy = json.loads(client("s3").get_bucket_policy(Bucket="mlflow-local-artifacts")["Policy"])
     assert all(arn.startswith("arn:aws-cn:s3:::") for statement in bucket_policy["Statement"] for arn in statement["Resource"])

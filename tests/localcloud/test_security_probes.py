@@ -27,8 +27,8 @@ SEARCH = "/api/2.0/mlflow/experiments/search?max_results=1"
 @pytest.fixture(scope="module")
 def stack(local_cloud, rendered_bundle):
     local_cloud.reset()
-    # As on AWS, MLflow answers only the names it is reached by (the example inventory's CNAME).
-    env = launch_mlflow(local_cloud, rendered_bundle["zip"], name=NAME, properties={"MLFLOW_ALLOWED_HOSTS": "127.0.0.1,127.0.0.1:*"})
+    # As on AWS, MLflow answers only the name it is reached by (the hostname, here the local one).
+    env = launch_mlflow(local_cloud, rendered_bundle["zip"], name=NAME, properties={"MLFLOW_ALLOWED_HOSTS": "localhost,localhost:*"})
     root = local_cloud.state_dir / "envs" / env["EnvironmentId"]
     assert root.is_dir(), root
     yield {"env": env, "cname": env["CNAME"], "https_port": int(env["CNAME"].split(":")[1]),
@@ -42,7 +42,7 @@ def request(port, path, headers=None, host=None, tls=True):
         connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=INSECURE)
     else:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    return send(connection, path, host or "127.0.0.1:%d" % port, headers)
+    return send(connection, path, host or "localhost:%d" % port, headers)
 
 
 def instance_ports(stack):
@@ -97,7 +97,7 @@ def test_a_host_header_not_allowed_is_refused_even_with_credentials(stack):
 def test_plain_http_is_redirected_to_https(stack, path):
     status, _body, response = request(stack["http_port"], path, tls=False)
     assert status == 301
-    assert response.getheader("Location") == "https://127.0.0.1:%d%s" % (stack["https_port"], path)
+    assert response.getheader("Location") == "https://localhost:%d%s" % (stack["https_port"], path)
 
 
 def test_health_checks_reach_each_instance_over_plain_http_and_nothing_else_does(stack):
