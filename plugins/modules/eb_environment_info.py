@@ -30,6 +30,12 @@ options:
     description: Also return each environment's option settings (defaults included).
     type: bool
     default: false
+  resources:
+    description:
+      - Also return each environment's resources (DescribeEnvironmentResources) as C(resources), for
+        example its load balancer, whose name is its ARN for an application load balancer.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -50,12 +56,16 @@ EXAMPLES = r"""
 
 RETURN = r"""
 environments:
-  description: The environments (snake_case), each with C(tags), C(url) when it has a CNAME, and C(option_settings) when asked.
+  description: >-
+    The environments (snake_case), each with C(tags), C(url) when it has a CNAME, and C(option_settings) and
+    C(resources) when asked.
   returned: always
   type: list
   elements: dict
 """
 
+
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -68,7 +78,7 @@ except ImportError:
     pass  # handled by AnsibleAWSModule
 
 
-def describe(client, application, name, with_settings):
+def describe(client, application, name, with_settings, with_resources=False):
     request = {"ApplicationName": application, "IncludeDeleted": False}
     if name:
         request["EnvironmentNames"] = [name]
@@ -80,6 +90,9 @@ def describe(client, application, name, with_settings):
         if with_settings:
             settings = eb.describe_settings(client, application, env["EnvironmentName"])
             item["option_settings"] = eb.managed_view(settings, settings)
+        if with_resources:
+            resources = client.describe_environment_resources(EnvironmentId=env["EnvironmentId"], aws_retry=True)["EnvironmentResources"]
+            item["resources"] = camel_dict_to_snake_dict(resources)
         found.append(item)
     return found
 
@@ -89,11 +102,13 @@ def main():
         application_name=dict(required=True),
         name=dict(aliases=["environment_name"]),
         option_settings=dict(type="bool", default=False),
+        resources=dict(type="bool", default=False),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("elasticbeanstalk", retry_decorator=AWSRetry.jittered_backoff())
     try:
-        environments = describe(client, module.params["application_name"], module.params["name"], module.params["option_settings"])
+        environments = describe(client, module.params["application_name"], module.params["name"], module.params["option_settings"],
+                                module.params["resources"])
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         module.fail_json_aws(error, msg="Elastic Beanstalk refused to describe environments")
     module.exit_json(changed=False, environments=environments)

@@ -6,8 +6,10 @@ import pytest
 from localcloud.procs import free_port
 
 CASES = [
-    ({"environment_https_required": True}, "environment_certificate_arn (mlflowops_certificate_arn in the inventory) must be the ARN"),
-    ({"environment_https_required": True, "environment_certificate_arn": "not-an-arn"}, "must be the ARN of an ACM certificate"),
+    ({"mlflowops_hostname": ""}, "Set mlflowops_hostname (got '') to the hostname clients will use"),
+    ({"mlflowops_hostname": "127.0.0.1:443"}, "Set mlflowops_hostname (got '127.0.0.1:443')"),
+    ({"mlflowops_certificate_arn": "not-an-arn"}, "mlflowops_certificate_arn to an ACM certificate covering it (got 'not-an-arn')"),
+    ({"mlflowops_certificate_arn": ""}, "or mlflowops_hosted_zone to the public Route 53 zone holding it"),
     ({"environment_min_instances": 5, "environment_max_instances": 2}, "instances 5..2 (at least 1, min <= max)"),
     ({"environment_instance_type": "huge"}, "instance type 'huge' (like t3.small)"),
     ({"mlflowops_artifact_bucket": "Bad_Bucket"}, "bucket names must follow S3's rules"),

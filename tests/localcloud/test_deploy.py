@@ -40,8 +40,8 @@ def test_deploy_then_rerun_and_dry_run(cloud, run_playbook):
     cloud.client("ec2").create_subnet(VpcId=vpc, CidrBlock="172.31.200.0/24", AvailabilityZone=defaults[0]["AvailabilityZone"])
     first = run_playbook("deploy.yml", {}, env=env)
     assert recap(first)["failed"] == 0 and recap(first)["changed"] > 0, first.stdout[-3000:]
-    assert re.search(r"MLFLOW_TRACKING_URI=https://127\.0\.0\.1:\d+", first.stdout)
-    assert "MLFLOW_TRACKING_SERVER_CERT_PATH=%s/tls/cert.pem" % cloud.state_dir in first.stdout
+    assert re.search(r"MLFLOW_TRACKING_URI=https://localhost:\d+$", first.stdout, re.MULTILINE)
+    assert "MLFLOW_TRACKING_SERVER_CERT_PATH=%s/tls/ca.pem" % cloud.state_dir in first.stdout
     assert "AWS_ENDPOINT_URL=http://127.0.0.1:%d" % cloud.port in first.stdout
     assert first.stdout.count("ok: [localhost]") > 20 and "Plain HTTP is redirected to HTTPS" in first.stdout
     eb = cloud.client("elasticbeanstalk")
@@ -130,3 +130,30 @@ def test_subnets_that_aws_would_refuse_stop_the_deploy_before_anything_is_create
     assert message in " ".join(result.stdout.split()), result.stdout[-3000:]
     assert cloud.client("s3").list_buckets()["Buckets"] == []
     assert client_writes(cloud, 0) == [("ec2", "CreateSubnet")]
+
+
+def imported_certificate(cloud, tmp_path, names):
+    """An ACM certificate from the local CA for these names, as an account holds one."""
+    from localcloud import tls  # pylint: disable=import-outside-toplevel
+
+    ca = cloud.state_dir / "tls"
+    cert, key = tls.issue(ca / "ca.pem", ca / "ca-key.pem", names, tmp_path / "cert.pem", tmp_path / "key.pem")
+    return cloud.client("acm").import_certificate(Certificate=cert.read_bytes(), PrivateKey=key.read_bytes())["CertificateArn"]
+
+
+@pytest.mark.parametrize("certificate, message", [
+    (lambda cloud, tmp: "arn:aws:acm:eu-west-1:123456789012:certificate/0000", "is in eu-west-1; the load balancer is in us-east-1"),
+    (lambda cloud, tmp: "arn:aws:acm:us-east-1:123456789012:certificate/0000", "Certificate arn:aws:acm:us-east-1:123456789012:certificate/0000 was not found"),
+    (lambda cloud, tmp: cloud.client("acm").request_certificate(DomainName="localhost", ValidationMethod="DNS")["CertificateArn"],
+     "is PENDING_VALIDATION for localhost; it must be ISSUED and cover localhost"),
+    (lambda cloud, tmp: imported_certificate(cloud, tmp, ["other.example.test"]), "is ISSUED for other.example.test; it must be ISSUED and cover localhost"),
+    # A wildcard covers one label below its parent, never the parent itself.
+    (lambda cloud, tmp: imported_certificate(cloud, tmp, ["*.localhost"]), "is ISSUED for *.localhost; it must be ISSUED and cover localhost"),
+])
+def test_a_certificate_that_doesnt_serve_the_hostname_stops_the_deploy_before_anything_is_created(cloud, run_playbook, tmp_path, certificate, message):
+    result = run_playbook("deploy.yml", {"mlflowops_certificate_arn": certificate(cloud, tmp_path)},
+                          env={"LOCALCLOUD_PORT": str(cloud.port), "LOCALCLOUD_STATE_DIR": str(cloud.state_dir)})
+    assert result.returncode != 0
+    assert message in " ".join(result.stdout.split()), result.stdout[-3000:]
+    assert cloud.client("s3").list_buckets()["Buckets"] == []
+    assert [write for write in client_writes(cloud, 0) if write[0] != "acm"] == []
