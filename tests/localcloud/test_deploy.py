@@ -124,7 +124,9 @@ def test_a_deploy_killed_mid_way_completes_when_run_again(cloud, run_playbook, t
 def test_subnets_that_aws_would_refuse_stop_the_deploy_before_anything_is_created(cloud, run_playbook, subnets, message):
     vpc, defaults = default_vpc_subnets(cloud)
     private = cloud.client("ec2").create_subnet(VpcId=vpc, CidrBlock="172.31.200.0/24", AvailabilityZone=defaults[0]["AvailabilityZone"])["Subnet"]["SubnetId"]
-    result = run_playbook("deploy.yml", subnets([subnet["SubnetId"] for subnet in defaults], private),
+    # The first case runs deploy.yml; the others the prerequisites role alone, whose first step the check is.
+    playbook = "deploy.yml" if "one subnet per Availability Zone" in message else "tests/playbooks/prerequisites.yml"
+    result = run_playbook(playbook, subnets([subnet["SubnetId"] for subnet in defaults], private),
                           env={"LOCALCLOUD_PORT": str(cloud.port), "LOCALCLOUD_STATE_DIR": str(cloud.state_dir)})
     assert result.returncode != 0
     assert message in " ".join(result.stdout.split()), result.stdout[-3000:]
@@ -151,7 +153,9 @@ def imported_certificate(cloud, tmp_path, names):
     (lambda cloud, tmp: imported_certificate(cloud, tmp, ["*.localhost"]), "is ISSUED for *.localhost; it must be ISSUED and cover localhost"),
 ])
 def test_a_certificate_that_doesnt_serve_the_hostname_stops_the_deploy_before_anything_is_created(cloud, run_playbook, tmp_path, certificate, message):
-    result = run_playbook("deploy.yml", {"mlflowops_certificate_arn": certificate(cloud, tmp_path)},
+    # The first case runs deploy.yml; the others the endpoint role alone, which deploy.yml runs before creating anything.
+    playbook = "deploy.yml" if "eu-west-1" in message else "tests/playbooks/endpoint.yml"
+    result = run_playbook(playbook, {"mlflowops_certificate_arn": certificate(cloud, tmp_path), "outputs_file": str(tmp_path / "outputs.json")},
                           env={"LOCALCLOUD_PORT": str(cloud.port), "LOCALCLOUD_STATE_DIR": str(cloud.state_dir)})
     assert result.returncode != 0
     assert message in " ".join(result.stdout.split()), result.stdout[-3000:]

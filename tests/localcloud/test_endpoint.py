@@ -94,5 +94,12 @@ def test_the_hostname_gets_an_alias_to_the_environments_load_balancer(cloud, run
     again, _outputs = run_endpoint(cloud, run_playbook, {"mlflowops_hosted_zone": "example.test", "record": True})
     assert recap(again)["changed"] == 0 and recap(again)["failed"] == 0, again.stdout[-3000:]
     assert client_writes(cloud, mark) == []
+
+    # Teardown: the aliases go; a purge also deletes the requested certificate and its validation record.
+    removed, _outputs = run_endpoint(cloud, run_playbook, {"mlflowops_hosted_zone": "example.test", "remove": True, "purge": True})
+    assert recap(removed)["failed"] == 0, removed.stdout[-3000:]
+    left = cloud.client("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+    assert sorted(r["Type"] for r in left) == ["NS", "SOA"], left
+    assert [c["DomainName"] for c in cloud.client("acm").list_certificates()["CertificateSummaryList"]] == ["localhost"]
     eb.terminate_environment(EnvironmentName="mlflow")
     wait_for(lambda: not cloud.client("elbv2").describe_load_balancers()["LoadBalancers"], 60, 0.5)
