@@ -32,10 +32,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 # pylint: disable=wrong-import-position
 from benchmarks.common import render_bundle, server_venv, start_mlflow  # noqa: E402
-from localcloud.daemon import make_certificate  # noqa: E402
 from localcloud.platform.nginx import FrontDoor  # noqa: E402
 from localcloud.postgres import Cluster  # noqa: E402
 from localcloud.procs import free_port, http_status, stop_group, wait_until  # noqa: E402
+from localcloud.tls import localhost_certificate  # noqa: E402
 from support.ebnginx import EBNginx  # noqa: E402
 
 USER, PASSWORD = "bench", "bench-Password-0001"
@@ -113,7 +113,7 @@ def main():
             no_auth = instance_nginx(build, plain_port)
             with_auth = instance_nginx(build, guarded_port)
             auth_basic = instance_nginx(build, plain_port, nginx_auth_basic=True)
-            cert, key = make_certificate(workdir / "tls")
+            cert, key = localhost_certificate(workdir / "tls")
             front = FrontDoor(workdir / "front", free_port(), free_port(), cert, key)
             front.configure([with_auth.port])
             front.start()

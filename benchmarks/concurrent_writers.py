@@ -29,9 +29,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 # pylint: disable=wrong-import-position
 from benchmarks.common import render_bundle, server_venv, start_mlflow  # noqa: E402
-from localcloud.daemon import make_certificate  # noqa: E402
 from localcloud.platform.nginx import FrontDoor  # noqa: E402
 from localcloud.procs import free_port, http_status, stop_group  # noqa: E402
+from localcloud.tls import localhost_certificate  # noqa: E402
 from support.ansible import ansible_env  # noqa: E402
 from support.cloud import LocalCloud  # noqa: E402
 
@@ -156,7 +156,7 @@ def seed_layout(writers, runs, metrics):
         workdir.chmod(0o755)  # nginx's workers must reach its files
         venv = server_venv(render_bundle(workdir / "bundle", bundle_users=[{"name": "seed", "password": "seed-Password-0001"}]))
         ports, servers = [], []
-        cert, key = make_certificate(workdir / "tls")
+        cert, key = localhost_certificate(workdir / "tls")
         front = FrontDoor(workdir / "front", free_port(), free_port(), cert, key)
         try:
             for number in range(3):

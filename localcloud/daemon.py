@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 from localcloud import config as config_module
 from localcloud.config import HOST
 from localcloud.postgres import Cluster
-from localcloud.procs import is_root, run
+from localcloud.procs import is_root
 
 WRITE_PREFIXES = ("Create", "Update", "Delete", "Put", "Terminate", "Modify", "Attach", "Detach", "Add", "Remove",
                   "Tag", "Untag", "Rebuild", "Restart", "Swap", "Abort", "Apply", "Authorize", "Revoke", "Associate",
@@ -85,16 +85,6 @@ class RequestLog:
         if query_action:
             return service, query_action
         return service, "%s %s" % (environ.get("REQUEST_METHOD"), environ.get("PATH_INFO", "/"))
-
-
-def make_certificate(folder):
-    folder.mkdir(parents=True, exist_ok=True)
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    if not cert.exists() or not key.exists():
-        run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=localhost",
-             "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)])
-        key.chmod(0o600)
-    return cert, key
 
 
 def open_state_dir(config):

@@ -80,3 +80,9 @@ def issue(ca_cert_path, ca_key_path, names, cert_path, key_path):
     _write_key(key, key_path)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return cert_path, key_path
+
+
+def localhost_certificate(folder):
+    """A CA under `folder` and a certificate from it for `localhost`, for a front door on its own."""
+    ca_cert, ca_key = make_ca(folder)
+    return issue(ca_cert, ca_key, ["localhost"], folder / "cert.pem", folder / "key.pem")

@@ -16,6 +16,7 @@ VPC = "aws:ec2:vpc"
 MANAGED = "aws:elasticbeanstalk:managedactions"
 PLATFORM_UPDATE = "aws:elasticbeanstalk:managedactions:platformupdate"
 HEALTH = "aws:elasticbeanstalk:healthreporting:system"
+LOAD_BALANCER = "aws:elbv2:loadbalancer"
 # https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/command-options-general.html#command-options-general-elasticbeanstalkmanagedactions
 WEEKLY_WINDOW = re.compile(r"^(Sun|Mon|Tue|Wed|Thu|Fri|Sat):([01][0-9]|2[0-3]):[0-5][0-9]$")
 
@@ -31,6 +32,10 @@ DEFAULTS = {
     ("aws:autoscaling:launchconfiguration", "SecurityGroups"): "",
     ("aws:autoscaling:launchconfiguration", "DisableDefaultEC2SecurityGroup"): "false",
     ("aws:autoscaling:launchconfiguration", "RootVolumeType"): "",
+    # An ALB closes a connection on which no byte went either way for this many seconds (504 to
+    # the client when it was waiting for the target's response).
+    # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-load-balancer-attributes.html#connection-idle-timeout
+    (LOAD_BALANCER, "IdleTimeout"): "60",
     ("aws:autoscaling:updatepolicy:rollingupdate", "RollingUpdateEnabled"): "false",
     ("aws:autoscaling:updatepolicy:rollingupdate", "RollingUpdateType"): "Time",
     ("aws:autoscaling:updatepolicy:rollingupdate", "MaxBatchSize"): "1",
@@ -78,7 +83,7 @@ EXTRA_OPTIONS = {
                                             "SSHSourceRestriction"},
     "aws:ec2:vpc": {"VPCId", "Subnets", "ELBSubnets", "ELBScheme", "AssociatePublicIpAddress", "DBSubnets"},
     "aws:elbv2:loadbalancer": {"SecurityGroups", "ManagedSecurityGroup", "AccessLogsS3Enabled", "AccessLogsS3Bucket", "AccessLogsS3Prefix",
-                               "IdleTimeout", "SharedLoadBalancer"},
+                               "SharedLoadBalancer"},
     "aws:autoscaling:trigger": {"MeasureName", "Statistic", "Unit", "Period", "BreachDuration", "UpperThreshold", "UpperBreachScaleIncrement",
                                 "LowerThreshold", "LowerBreachScaleIncrement", "EvaluationPeriods"},
     "aws:elasticbeanstalk:healthreporting:system": {"ConfigDocument", "EnhancedHealthAuthEnabled", "HealthCheckSuccessThreshold"},
@@ -95,7 +100,13 @@ LISTENER_OPTIONS = {"ListenerEnabled", "Protocol", "DefaultProcess", "Rules", "S
 INTEGER_OPTIONS = {
     (ASG, "MinSize"): (0, 10000), (ASG, "MaxSize"): (1, 10000),
     (COMMAND, "Timeout"): (1, 3600), (COMMAND, "BatchSize"): (1, 10000),
+    (LOAD_BALANCER, "IdleTimeout"): (1, 4000),
 }
+# RootVolumeSize (GB) by RootVolumeType: 8 to 1024 for magnetic ("standard"), 10 to 16384 for the SSD
+# types; EB's default type depends on the AMI, so without a type the SSD range (the stricter low end).
+# https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/command-options-general.html#command-options-general-autoscalinglaunchconfiguration
+ROOT_VOLUME_SIZES = {"standard": (8, 1024)}
+ROOT_VOLUME_SSD_SIZES = (10, 16384)
 CHOICES = {
     (ENV_NS, "LoadBalancerType"): ("classic", "application", "network"),
     (ENV_NS, "EnvironmentType"): ("LoadBalanced", "SingleInstance"),
@@ -103,6 +114,7 @@ CHOICES = {
     (COMMAND, "BatchSizeType"): ("Percentage", "Fixed"),
     ("aws:elasticbeanstalk:healthreporting:system", "SystemType"): ("basic", "enhanced"),
     (PLATFORM_UPDATE, "UpdateLevel"): ("patch", "minor"),
+    (LAUNCH, "RootVolumeType"): ("", "standard", "gp2", "gp3", "io1", "io2"),
 }
 BOOLEAN_OPTIONS = {key for key, value in DEFAULTS.items() if value in ("true", "false")}
 # Options EB refuses to change once the environment exists.
@@ -156,6 +168,7 @@ def validate(settings, current=None):
             "for the EC2 instances with the SecurityGroups option (Namespace: '%s')." % LAUNCH
         )
     _validate_managed_actions(settings)
+    _validate_root_volume(settings)
     low, high = int(effective(settings, ASG, "MinSize")), int(effective(settings, ASG, "MaxSize"))
     if low > high:
         raise OptionError("Configuration validation exception: MinSize (%d) must be less than or equal to MaxSize (%d)." % (low, high))
@@ -186,6 +199,15 @@ def _validate_managed_actions(settings):
         if not effective(settings, namespace, option):
             raise OptionError(
                 "Configuration validation exception: ManagedActionsEnabled is true: %s (Namespace: '%s') is required." % (option, namespace))
+
+
+def _validate_root_volume(settings):
+    size = effective(settings, LAUNCH, "RootVolumeSize")
+    if not size:
+        return
+    low, high = ROOT_VOLUME_SIZES.get(effective(settings, LAUNCH, "RootVolumeType"), ROOT_VOLUME_SSD_SIZES)
+    if not re.fullmatch(r"\d+", size) or not low <= int(size) <= high:
+        raise _invalid_value(size, LAUNCH, "RootVolumeSize", "Value is not an integer between %d and %d." % (low, high))
 
 
 def effective(settings, namespace, option, resource=""):

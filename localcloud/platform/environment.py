@@ -67,6 +67,12 @@ class EnvironmentRuntime:
         folder = self.root / "frontdoor-tls"
         return tls.issue(self.platform.ca_cert, self.platform.ca_key, names, folder / "cert.pem", folder / "key.pem")
 
+    def _use_load_balancer_settings(self):
+        """The listener's certificate and the idle timeout, as the load balancer's attributes."""
+        self._use_listener_certificate()
+        with self.lock:
+            self.front.set_idle_timeout(int(self.setting(options.LOAD_BALANCER, "IdleTimeout")))
+
     def _use_listener_certificate(self):
         """The front door's certificate covers exactly the names of its HTTPS listener's certificate."""
         names = self.platform.listener_names(self.environment.settings, self.backend.account_id)
@@ -79,7 +85,7 @@ class EnvironmentRuntime:
     # Operations ---------------------------------------------------------------------------
 
     def launch(self, operation):
-        self._use_listener_certificate()
+        self._use_load_balancer_settings()
         self.front.configure([])
         self.front.start()
         operation.set_address("%s:%d" % (PUBLIC_HOST, self.front.https_port), "%s:%d" % (PUBLIC_HOST, self.front.http_port))
@@ -101,7 +107,7 @@ class EnvironmentRuntime:
 
     def update(self, operation):
         previous = operation.previous_settings or {}
-        self._use_listener_certificate()
+        self._use_load_balancer_settings()
         variables = self.platform.app_variables(self.environment.settings)
         changed_variables = variables != self.variables
         if operation.version is not None:

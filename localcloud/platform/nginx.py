@@ -5,7 +5,9 @@ An instance's nginx is laid out like the one on EB's Docker platform (Amazon Lin
 `include conf.d/*.conf` at http level and `include conf.d/elasticbeanstalk/*.conf` inside the
 server, where the bundle's `.platform/nginx/conf.d/**` files go verbatim. The front door stands
 in for the load balancer: HTTP and HTTPS listeners, X-Forwarded-Proto/-Port/-For set, traffic
-only to instances whose health check passes (503 when none does, as an ALB answers).
+only to instances whose health check passes (503 when none does, as an ALB answers), bodies
+streamed both ways, and the load balancer's idle timeout: a connection on which no byte goes
+either way for that long is closed, with 504 when the client was waiting for the response.
 
 nginx applies a new configuration some time after `nginx -s reload` returns: new workers start,
 and each old one goes on accepting connections until it handles the signal and closes its
@@ -75,9 +77,17 @@ http {{
 {temp_paths}
     client_max_body_size 0;
     add_header X-Localcloud-Generation {generation} always;
-    proxy_read_timeout 300;
-    proxy_send_timeout 300;
+    # The ALB's idle timeout, on the client's side and the target's, and its 10 s connect timeout.
+    # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#connection-idle-timeout
+    client_header_timeout {idle};
+    client_body_timeout {idle};
+    send_timeout {idle};
+    keepalive_timeout {idle};
+    proxy_connect_timeout 10;
+    proxy_read_timeout {idle};
+    proxy_send_timeout {idle};
     proxy_request_buffering off;
+    proxy_buffering off;
 {upstream}
     server {{
         listen {host}:{http_port};
@@ -216,6 +226,7 @@ class FrontDoor(Nginx):
         self.targets = None
         self.redirect = None
         self.generation = 0
+        self.idle_timeout = 60
 
     def configure(self, targets):
         """Routes to these instance ports only; returns whether anything changed."""
@@ -224,6 +235,13 @@ class FrontDoor(Nginx):
     def use_certificate(self, cert, key):
         """Serves this certificate on HTTPS from now on."""
         self.cert, self.key = cert, key
+        return self._write(self.targets or [], self.redirect, force=True)
+
+    def set_idle_timeout(self, seconds):
+        """Closes connections idle for this many seconds from now on (the ALB's IdleTimeout)."""
+        if seconds == self.idle_timeout:
+            return False
+        self.idle_timeout = seconds
         return self._write(self.targets or [], self.redirect, force=True)
 
     def set_redirect(self, status):
@@ -235,9 +253,8 @@ class FrontDoor(Nginx):
             return False
         self.prepare()
         if targets:
-            upstream = "    upstream instances {\n%s        keepalive 64;\n    }" % "".join(
-                "        server %s:%d;\n" % (HOST, port) for port in targets
-            )
+            upstream = "    upstream instances {\n%s        keepalive 64;\n        keepalive_timeout %ds;\n    }" % (
+                "".join("        server %s:%d;\n" % (HOST, port) for port in targets), self.idle_timeout)
             http = FRONT_LOCATION.format(proto="http", port=self.http_port)
             https = FRONT_LOCATION.format(proto="https", port=self.https_port)
         else:
@@ -248,7 +265,7 @@ class FrontDoor(Nginx):
         (self.root / "nginx.conf").write_text(FRONT_CONF.format(
             root=self.root, host=HOST, http_port=self.http_port, https_port=self.https_port,
             cert=self.cert, key=self.key, upstream=upstream, locations_http=http, locations_https=https,
-            temp_paths=temp_paths(self.root), generation=self.generation,
+            temp_paths=temp_paths(self.root), generation=self.generation, idle=self.idle_timeout,
         ))
         self.targets, self.redirect = targets, redirect
         if self.running():

@@ -200,12 +200,19 @@ def test_settings_are_kept_reported_with_defaults_and_checked_on_update(eb):
     assert first[("aws:elasticbeanstalk:application:environment", "GREETING")] == "hello"
     assert first[(ASG, "MinSize")] == "1" and first[(ASG, "MaxSize")] == "4"  # EB's defaults
     assert first[("aws:elasticbeanstalk:command", "DeploymentPolicy")] == "AllAtOnce"
+    assert first[("aws:elbv2:loadbalancer", "IdleTimeout")] == "60"  # the ALB's default
 
     immutable = error_of(eb.update_environment, EnvironmentName="env-one", OptionSettings=[
         {"Namespace": "aws:elasticbeanstalk:environment", "OptionName": "LoadBalancerType", "Value": "network"}])
     assert "load balancer type" in immutable["Message"]
     too_big = error_of(eb.update_environment, EnvironmentName="env-one", OptionSettings=[{"Namespace": ASG, "OptionName": "MinSize", "Value": "7"}])
     assert "MinSize (7)" in too_big["Message"]
+    for namespace, option, value, reason in (
+        ("aws:elbv2:loadbalancer", "IdleTimeout", "4001", "between 1 and 4000"),
+        ("aws:autoscaling:launchconfiguration", "RootVolumeSize", "9", "between 10 and 16384"),  # 8 is for magnetic volumes only
+    ):
+        refused = error_of(eb.update_environment, EnvironmentName="env-one", OptionSettings=[{"Namespace": namespace, "OptionName": option, "Value": value}])
+        assert reason in refused["Message"] and option in refused["Message"], refused
     assert settings() == first
 
     updated = eb.update_environment(EnvironmentName="env-one", OptionSettings=[{"Namespace": ASG, "OptionName": "MaxSize", "Value": "6"}],
