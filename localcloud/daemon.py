@@ -112,7 +112,7 @@ def serve(config):
     from moto.moto_api._internal import models as moto_api_models
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
-    from localcloud import acm, eb, rds, s3policy, tls
+    from localcloud import acm, eb, rds, s3large, s3policy, s3presign, tls
     from localcloud.eb import models as eb_models
     from localcloud.platform import Platform
     from localcloud.procs import PortPool
@@ -130,6 +130,7 @@ def serve(config):
     acm.install()
     rds.install(cluster)
     s3policy.install()
+    s3large.install()
     eb_models.set_driver(platform)
 
     original_reset = moto_api_models.MotoAPIBackend.reset
@@ -138,12 +139,13 @@ def serve(config):
         platform.reset()
         cluster.drop_everything()
         original_reset(self)
+        s3large.forget()
         acm.add_standing_certificate(ca_cert, ca_key, config.state_dir / "tls", config.region)
         config.request_log.write_text("")
 
     moto_api_models.MotoAPIBackend.reset = reset
 
-    app = RequestLog(DomainDispatcherApplication(create_backend_app), config.request_log)
+    app = RequestLog(s3presign.PresignedRegion(DomainDispatcherApplication(create_backend_app)), config.request_log)
     server = make_server(HOST, config.port, app, threaded=True, request_handler=MotoRequestHandler)
     config.request_log.write_text("")
     acm.add_standing_certificate(ca_cert, ca_key, config.state_dir / "tls", config.region)

@@ -106,11 +106,13 @@ class Platform(Driver):
         return list(dict.fromkeys(name for name in names if name))
 
     def app_variables(self, settings):
-        """The app's environment: instance credentials, then properties, then secrets."""
+        """The app's environment: instance credentials, then properties, then secrets.
+
+        No region: EB gives a Docker container its environment properties only, so an SDK inside
+        has none unless a property sets it (S3 clients then sign for us-east-1).
+        """
         variables = dict(INSTANCE_CREDENTIALS)
         variables.update({
-            "AWS_DEFAULT_REGION": self.config.region,
-            "AWS_REGION": self.config.region,
             "AWS_ENDPOINT_URL": self.config.endpoint,
             "MLFLOW_S3_ENDPOINT_URL": self.config.endpoint,
         })

@@ -7,6 +7,8 @@ application versions are checked against what lies in the emulated S3.
 import re
 import time
 
+import boto3
+import botocore.config
 import botocore.exceptions
 import pytest
 
@@ -272,6 +274,33 @@ def test_reset_forgets_everything(cloud, eb):
     cloud.reset()
     assert eb.describe_applications()["Applications"] == []
     assert eb.describe_environments()["Environments"] == []
+
+
+def test_a_presigned_url_signed_for_another_region_than_its_buckets_is_refused(cloud):
+    """As S3 refuses it (a server whose S3 client has no region signs for us-east-1)."""
+    import urllib.error  # pylint: disable=import-outside-toplevel
+    import urllib.request  # pylint: disable=import-outside-toplevel
+
+    cloud.client("s3").create_bucket(Bucket="far-away", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+
+    def put(region):
+        # Signed as MLflow's S3 client signs (SigV4); a client without a region signs for none.
+        signer = boto3.client("s3", endpoint_url=cloud.endpoint, region_name=region, aws_access_key_id="test", aws_secret_access_key="test",
+                              config=botocore.config.Config(signature_version="s3v4"))
+        url = signer.generate_presigned_url("put_object", Params={"Bucket": "far-away", "Key": "k"})
+        try:
+            request = urllib.request.Request(url, data=b"v", method="PUT", headers={"Content-Type": "application/octet-stream"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    status, body = put("us-east-1")
+    assert status == 400 and "AuthorizationQueryParametersError" in body
+    assert "the region 'us-east-1' is wrong; expecting 'eu-west-1'" in body
+    assert put("")[0] == 400
+    assert put("eu-west-1")[0] == 200
+    assert cloud.client("s3", "eu-west-1").get_object(Bucket="far-away", Key="k")["Body"].read() == b"v"
 
 
 def test_bucket_policies_with_conditions_do_not_lock_out_the_http_endpoint(cloud):

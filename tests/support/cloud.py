@@ -29,8 +29,8 @@ class LocalCloud:
             raise AssertionError("localcloud %s failed:\n%s%s" % (" ".join(command), result.stdout, result.stderr))
         return result
 
-    def client(self, service):
-        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
+    def client(self, service, region="us-east-1"):
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=region,
                             aws_access_key_id="test", aws_secret_access_key="test")
 
     def reset(self):
@@ -167,12 +167,16 @@ def option(namespace, name, value):
     return {"Namespace": namespace, "OptionName": name, "Value": value}
 
 
-def launch_mlflow(cloud, bundle_zip, name="mlflow-test", properties=None, timeout=600):
+def launch_mlflow(cloud, bundle_zip, name="mlflow-test", properties=None, timeout=600, settings=(), artifact_region="us-east-1"):
     """The collection's bundle as an environment of two instances: one RDS PostgreSQL (its
-    password from Secrets Manager), artifacts in S3. Returns the Ready environment."""
+    password from Secrets Manager), artifacts in S3 (a bucket in `artifact_region`), with more
+    option `settings` as (namespace, option, value). Returns the Ready environment."""
     s3, eb = cloud.client("s3"), cloud.client("elasticbeanstalk")
     s3.create_bucket(Bucket="mlflow-bundles")
-    s3.create_bucket(Bucket="mlflow-artifacts")
+    if artifact_region == "us-east-1":
+        s3.create_bucket(Bucket="mlflow-artifacts")
+    else:
+        s3.create_bucket(Bucket="mlflow-artifacts", CreateBucketConfiguration={"LocationConstraint": artifact_region})
     s3.put_object(Bucket="mlflow-bundles", Key="bundle.zip", Body=Path(bundle_zip).read_bytes())
     db = cloud.client("rds").create_db_instance(
         DBInstanceIdentifier="mlflow-db", Engine="postgres", DBInstanceClass="db.t3.micro", AllocatedStorage=20,
@@ -182,7 +186,8 @@ def launch_mlflow(cloud, bundle_zip, name="mlflow-test", properties=None, timeou
     eb.create_application_version(ApplicationName="mlflow", VersionLabel="v1", Process=True,
                                   SourceBundle={"S3Bucket": "mlflow-bundles", "S3Key": "bundle.zip"})
     values = {"MLFLOW_DB_HOST": db["Endpoint"]["Address"], "MLFLOW_DB_PORT": str(db["Endpoint"]["Port"]), "MLFLOW_DB_NAME": "mlflow",
-              "MLFLOW_DB_USER": "mlflow", "MLFLOW_ARTIFACTS_DESTINATION": "s3://mlflow-artifacts/mlflow"}
+              "MLFLOW_DB_USER": "mlflow", "MLFLOW_ARTIFACTS_DESTINATION": "s3://mlflow-artifacts/mlflow",
+              "AWS_DEFAULT_REGION": artifact_region}  # as the collection sets it
     values.update(properties or {})
     eb.create_environment(
         ApplicationName="mlflow", EnvironmentName=name, VersionLabel="v1",
@@ -191,7 +196,7 @@ def launch_mlflow(cloud, bundle_zip, name="mlflow-test", properties=None, timeou
             option("aws:autoscaling:asg", "MinSize", "2"),
             option("aws:elasticbeanstalk:environment:process:default", "HealthCheckPath", "/health"),
             option("aws:elasticbeanstalk:application:environmentsecrets", "MLFLOW_DB_PASSWORD", secret),
-        ] + [option(ENV_NS, key, value) for key, value in sorted(values.items())],
+        ] + [option(ENV_NS, key, value) for key, value in sorted(values.items())] + [option(*setting) for setting in settings],
     )
     return wait_ready(eb, name, timeout=timeout)
 
