@@ -117,6 +117,11 @@ def test_bundle_layout_and_modes(run_playbook, tmp_path):
     assert "location = /health" in server_conf
     assert all(line.split(":", 1)[1].startswith("$2b$10$") for line in users.splitlines()), "bcrypt-10 by default"
     assert "client_max_body_size 5g;" in http_conf
+    for prefix in ("/api", "/ajax-api"):
+        artifacts = server_conf.split("location %s/2.0/mlflow-artifacts {" % prefix, 1)[1].split("}", 1)[0]
+        assert "proxy_request_buffering off;" in artifacts and "proxy_buffering off;" in artifacts, "artifacts stream, never spooled"
+        assert "keepalive_timeout 315;" in artifacts, "kept-alive connections outlast the load balancer's 300 s idle timeout"
+    assert '--uvicorn-opts "--timeout-keep-alive 75"' in entrypoint
 
 
 BAD_INPUTS = [

@@ -49,6 +49,11 @@ def test_deploy_then_rerun_and_dry_run(cloud, run_playbook):
         ApplicationName="mlflow", EnvironmentName="mlflow")["ConfigurationSettings"][0]["OptionSettings"]}
     default_ids = ",".join(subnet["SubnetId"] for subnet in defaults)
     assert deployed[("aws:ec2:vpc", "ELBSubnets")] == deployed[("aws:ec2:vpc", "Subnets")] == default_ids
+    # Large artifacts: the load balancer waits as long as the server does, the root volume holds
+    # them in transit, and the server's S3 client signs for the bucket's region.
+    assert deployed[("aws:elbv2:loadbalancer", "IdleTimeout")] == "300"
+    assert deployed[("aws:autoscaling:launchconfiguration", "RootVolumeSize")] == "30"
+    assert deployed[("aws:elasticbeanstalk:application:environment", "AWS_DEFAULT_REGION")] == cloud.info()["region"]
 
     mark = len(cloud.requests())
     second = run_playbook("deploy.yml", {}, env=env)

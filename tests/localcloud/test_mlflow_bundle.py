@@ -15,10 +15,12 @@ import urllib.request
 
 import pytest
 
-from support.cloud import launch_mlflow, print_events
+from support.cloud import launch_mlflow, option, print_events, wait_ready
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the bundle's hooks install the users file as root, as on EB")
 INSECURE = ssl._create_unverified_context()  # the front door's certificate is self-signed
+ARTIFACT_CLIENT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support", "artifact_client.py")
+MIB, GIB = 1024 ** 2, 1024 ** 3
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -96,3 +98,49 @@ def test_mlflow_client_round_trip_without_aws_credentials(mlflow_env, tmp_path):
     run_id = result.stdout.strip().splitlines()[-1]
     keys = [item["Key"] for item in mlflow_env["s3"].list_objects_v2(Bucket="mlflow-artifacts").get("Contents", [])]
     assert any(key.endswith(run_id + "/artifacts/note.txt") for key in keys), keys
+
+
+def artifact_round_trip(url, user, size, folder, proxied=False):
+    """An MLflow client sends `size` bytes up and back while another logs metrics (see artifact_client):
+    through the server (`proxied`), or as MLflow's client does by default from 500 MiB on, in
+    parts straight to and from S3 by URLs the server presigns."""
+    env = {
+        "PATH": os.environ["PATH"], "HOME": str(folder),
+        "MLFLOW_TRACKING_URI": url, "MLFLOW_TRACKING_INSECURE_TLS": "true",
+        "MLFLOW_TRACKING_USERNAME": user["name"], "MLFLOW_TRACKING_PASSWORD": user["password"],
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "900",
+    }
+    if proxied:
+        env.update(MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD="false", MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD="false")
+    result = subprocess.run([sys.executable, ARTIFACT_CLIENT, str(size), str(folder)], cwd=folder, env=env,
+                            capture_output=True, text=True, timeout=1800, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    print(report)
+    return report
+
+
+def test_large_artifacts_through_the_whole_stack_and_straight_to_s3(cloud, rendered_bundle, tmp_path):
+    """With only MLflow credentials, while another client logs metrics. Through the front door,
+    nginx, MLflow and S3: MLflow sends an upload to S3 only after its last byte came, and fetches a
+    download before its first byte goes, silence for the client, which a load balancer whose idle
+    timeout is below the server's own timeouts ends with a 504. Straight to S3 (MLflow's client
+    does so by default from 500 MiB on): by URLs the server presigns, which S3 accepts only when
+    signed for the bucket's region (here not us-east-1, where a server without a region signs)."""
+    env = launch_mlflow(cloud, rendered_bundle["zip"], settings=[("aws:elbv2:loadbalancer", "IdleTimeout", "1")],
+                        artifact_region="eu-west-1")
+    url, alice = "https://%s" % env["CNAME"], rendered_bundle["users"][0]
+    try:
+        cut = artifact_round_trip(url, alice, 512 * MIB, tmp_path, proxied=True)
+        assert "504" in " ".join(cut["errors"]), cut
+        eb = cloud.client("elasticbeanstalk")
+        # What the collection sets: the server's own timeout (300 s).
+        eb.update_environment(EnvironmentName="mlflow-test", OptionSettings=[option("aws:elbv2:loadbalancer", "IdleTimeout", "300")])
+        wait_ready(eb, "mlflow-test")
+        for size, proxied in ((2 * GIB, True), (600 * MIB, False)):
+            trip = artifact_round_trip(url, alice, size, tmp_path, proxied=proxied)
+            assert trip["errors"] == [] and trip["metric_errors"] == [], trip
+            assert trip["got"] == trip["sent"]
+            assert trip["metrics_logged"] >= 10, "the other client was kept waiting"
+    finally:
+        print_events(cloud, "mlflow-test")
