@@ -137,6 +137,8 @@ BAD_INPUTS = [
     ),
     ({"bundle_users": [{"name": "alice"}]}, "password"),
     ({"bundle_health_path": "health"}, "Invalid bundle settings"),
+    ({"bundle_auth_realm": 'MLflow"\nRUN id'}, "the realm 1-64 printable ASCII characters"),
+    ({"bundle_auth_realm": "Ml\u00e9flow"}, "the realm 1-64 printable ASCII characters"),
     ({"bundle_htpasswd_scheme": "md5_crypt"}, "bundle_htpasswd_scheme"),
     ({"bundle_htpasswd_rounds": 9}, "rounds for bcrypt must be between 10 and 31"),
     ({"bundle_htpasswd_scheme": "sha512_crypt", "bundle_htpasswd_rounds": 5000}, "rounds for sha512_crypt must be between 535000"),

@@ -25,4 +25,5 @@ class Recorder:
 
 def create():
     users = mlflowops_auth.load_users(os.environ[mlflowops_auth.USERS_FILE_VARIABLE])
-    return mlflowops_auth.BasicAuth(Recorder(), mlflowops_auth.Verifier(users))
+    proxies = int(os.environ.get(mlflowops_auth.PROXIES_VARIABLE) or mlflowops_auth.TRUSTED_PROXIES)
+    return mlflowops_auth.BasicAuth(Recorder(), mlflowops_auth.Verifier(users), trusted_proxies=proxies)

@@ -18,9 +18,16 @@ could be checked faster than through the users file; it ends with the process (a
 comes with a new deployment, hence new processes).
 
 Slow checks run in a small thread pool (bcrypt releases the GIL), so cached clients keep being
-answered while unknown credentials are checked; identical headers arriving together share one
-check; an unknown user name costs the same as a wrong password. Only MLflow's health path is
-open; it is matched on the decoded path MLflow's router sees.
+answered while unknown credentials are checked; identical credentials arriving together share
+one check; an unknown user name costs the same as the costliest password in the file. Only
+MLflow's health path is open; it is matched on the decoded path MLflow's router sees.
+
+The server faces the internet, so the slow path is bounded. Each client address (the one the
+load balancer appended to X-Forwarded-For, never one the client wrote) may have a few checks
+queued at a time and a budget of failed ones that refills slowly; the worker queues a bounded
+number of checks in all. Past either limit the answer is 429 with Retry-After, at once and
+without a hash, so a flood of guesses from one address can't delay another address's first
+login by more than the checks already running, and memory stays bounded.
 """
 
 import asyncio
@@ -28,16 +35,29 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
+import math
 import os
+import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 USERS_FILE_VARIABLE = "MLFLOWOPS_USERS_FILE"
 REALM_VARIABLE = "MLFLOWOPS_AUTH_REALM"
+PROXIES_VARIABLE = "MLFLOWOPS_TRUSTED_PROXIES"
 OPEN_PATHS = ("/health",)
 MAX_HEADER_BYTES = 4096
 CACHE_SIZE = 1024
 CHECK_THREADS = 2
+# Proxies of our own that each append the address they were reached from to X-Forwarded-For:
+# the load balancer, then the instance's nginx. The client address is the load balancer's entry.
+TRUSTED_PROXIES = 2
+# Bounds of the slow path, per worker.
+MAX_QUEUED = 32  # distinct credentials being checked or waiting for a thread
+MAX_QUEUED_PER_CLIENT = 2
+FAILURE_BUDGET = 10  # failed checks a client address may make at once...
+FAILURE_REFILL_SECONDS = 6.0  # ...and one more each this many seconds
+TRACKED_CLIENTS = 4096
 
 
 class UsersFileError(Exception):
@@ -64,6 +84,39 @@ def load_users(path):
     return users
 
 
+class Busy(Exception):
+    """The slow path is full for this client (or for everyone): try again after `retry_after` s."""
+
+    def __init__(self, retry_after):
+        super().__init__(retry_after)
+        self.retry_after = max(1, int(math.ceil(retry_after)))
+
+
+def client_address(scope, trusted_proxies=TRUSTED_PROXIES):
+    """The address the load balancer saw the request come from.
+
+    Each of our `trusted_proxies` appends the address it was reached from to X-Forwarded-For, so
+    the client's is that many entries from the end; whatever the client wrote itself comes before
+    and is ignored. An IPv6 address stands for its /64, which one machine can fill at will.
+    Without enough entries (a request that came past our proxies), the socket's peer.
+    """
+    forwarded = b",".join(value for name, value in scope.get("headers", ()) if name == b"x-forwarded-for")
+    entries = [entry.strip() for entry in forwarded.decode("latin-1").split(",") if entry.strip()]
+    if trusted_proxies and len(entries) >= trusted_proxies:
+        address = entries[-trusted_proxies]
+    else:
+        address = (scope.get("client") or ("unknown",))[0]
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 4:
+        return str(parsed)
+    if parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    return str(ipaddress.ip_network("%s/64" % parsed, strict=False))
+
+
 def parse_basic(header):
     """(name, password) from a Basic Authorization header value (bytes), or None."""
     scheme, _space, token = header.strip().partition(b" ")
@@ -79,10 +132,25 @@ def parse_basic(header):
     return name, password
 
 
-class Verifier:
-    """Checks Authorization headers against the users' hashes, each distinct header once."""
+class FailureBudget:
+    """Failed checks a client address may still make: a token bucket, one token per failure."""
 
-    def __init__(self, users, cache_size=CACHE_SIZE, threads=CHECK_THREADS):
+    def __init__(self, now):
+        self.tokens, self.at = float(FAILURE_BUDGET), now
+
+    def refill(self, now):
+        self.tokens = min(float(FAILURE_BUDGET), self.tokens + (now - self.at) / FAILURE_REFILL_SECONDS)
+        self.at = now
+
+    def wait(self):
+        """Seconds until the next failure is allowed (0 when one is)."""
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) * FAILURE_REFILL_SECONDS
+
+
+class Verifier:
+    """Checks credentials against the users' hashes, each distinct credential once, within bounds."""
+
+    def __init__(self, users, cache_size=CACHE_SIZE, threads=CHECK_THREADS, clock=time.monotonic):
         # libpass (the maintained passlib) provides the `passlib` package.
         from passlib.context import CryptContext  # pylint: disable=import-outside-toplevel
 
@@ -91,28 +159,38 @@ class Verifier:
             if self._context.identify(hashed) is None:
                 raise UsersFileError("the hash of user %r is not bcrypt or SHA-crypt" % name)
         self._users = dict(users)
-        # Unknown names are checked against a real hash too: their answer takes as long.
-        self._stand_in = next(iter(self._users.values()))
+        # Unknown names are checked against a real hash too, the costliest: no answer is quicker.
+        self._stand_in = self._costliest(self._users.values())
         self._key = os.urandom(32)
-        self._accepted = OrderedDict()  # HMAC of a header -> user name
-        self._refused = OrderedDict()  # HMAC of a header -> True
+        self._accepted = OrderedDict()  # HMAC of a credential -> user name
+        self._refused = OrderedDict()  # HMAC of a credential -> True
         self._cache_size = cache_size
         self._pending = {}
+        self._queued = {}  # client -> checks it has pending
+        self._budgets = OrderedDict()  # client -> FailureBudget, least recently used first
+        self._clock = clock
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mlflowops-auth")
         self.slow_checks = 0
+
+    def _costliest(self, hashes):
+        """The hash whose check takes longest (one timed check per distinct setting)."""
+        timed = {}
+        for hashed in hashes:
+            setting = hashed.rsplit("$", 1)[0]
+            if setting not in timed:
+                began = time.perf_counter()
+                self._context.verify("not the password", hashed)
+                timed[setting] = (time.perf_counter() - began, hashed)
+        return max(timed.values())[1]
 
     def _remember(self, table, key, value):
         table[key] = value
         if len(table) > self._cache_size:
             table.popitem(last=False)
 
-    def check_now(self, header):
+    def check_now(self, name, password):
         """The slow path: the user name, or None. Runs the password hash."""
         self.slow_checks += 1
-        parsed = parse_basic(header)
-        if parsed is None:
-            return None
-        name, password = parsed
         hashed = self._users.get(name)
         try:
             matches = self._context.verify(password, hashed or self._stand_in)
@@ -120,32 +198,63 @@ class Verifier:
             matches = False
         return name if matches and hashed is not None else None
 
-    async def user(self, header):
-        """The user a header authenticates, or None; every header is checked at most once."""
+    async def user(self, header, client="unknown"):
+        """The user a header authenticates, or None; every credential is checked at most once.
+
+        Raises Busy when `client` (or the worker) may not start another check now.
+        """
         if not header or len(header) > MAX_HEADER_BYTES:
             return None
-        key = hmac.new(self._key, header, hashlib.sha256).digest()
-        name = self._accepted.get(key)
-        if name is not None:
+        parsed = parse_basic(header)
+        if parsed is None:
+            return None
+        name, password = parsed
+        # Keyed by the credential, not the header: spellings of one header share one entry (a
+        # name has no colon, so name:password is unambiguous).
+        key = hmac.new(self._key, ("%s:%s" % (name, password)).encode(), hashlib.sha256).digest()
+        cached = self._accepted.get(key)
+        if cached is not None:
             self._accepted.move_to_end(key)
-            return name
+            return cached
         if key in self._refused:
             return None
         pending = self._pending.get(key)
         if pending is None:
-            pending = asyncio.get_running_loop().run_in_executor(self._pool, self.check_now, header)
+            self._admit(client)
+            pending = asyncio.get_running_loop().run_in_executor(self._pool, self.check_now, name, password)
             self._pending[key] = pending
-            pending.add_done_callback(lambda done: self._settle(key, done))
+            self._queued[client] = self._queued.get(client, 0) + 1
+            pending.add_done_callback(lambda done: self._settle(key, client, done))
         # Shielded: a client that hangs up must not cancel a check others are waiting for.
         return await asyncio.shield(pending)
 
-    def _settle(self, key, done):
+    def _budget(self, client):
+        now = self._clock()
+        budget = self._budgets.pop(client, None) or FailureBudget(now)
+        budget.refill(now)
+        self._budgets[client] = budget
+        while len(self._budgets) > TRACKED_CLIENTS:
+            self._budgets.popitem(last=False)
+        return budget
+
+    def _admit(self, client):
+        wait = self._budget(client).wait()
+        if wait:
+            raise Busy(wait)
+        if self._queued.get(client, 0) >= MAX_QUEUED_PER_CLIENT or len(self._pending) >= MAX_QUEUED:
+            raise Busy(1)
+
+    def _settle(self, key, client, done):
         del self._pending[key]
+        self._queued[client] -= 1
+        if not self._queued[client]:
+            del self._queued[client]
         if done.cancelled() or done.exception() is not None:
             return
         name = done.result()
         if name is None:
             self._remember(self._refused, key, True)
+            self._budget(client).tokens -= 1
         else:
             self._remember(self._accepted, key, name)
 
@@ -153,33 +262,40 @@ class Verifier:
 class BasicAuth:
     """ASGI middleware: requests without an accepted Authorization header get 401."""
 
-    def __init__(self, app, verifier, realm="MLflow", open_paths=OPEN_PATHS):
+    def __init__(self, app, verifier, realm="MLflow", open_paths=OPEN_PATHS, trusted_proxies=TRUSTED_PROXIES):
         self.app = app
         self.verifier = verifier
         self.open_paths = frozenset(open_paths)
-        self.challenge = ('Basic realm="%s"' % realm.replace('"', "")).encode("latin-1")
+        self.trusted_proxies = trusted_proxies
+        self.challenge = challenge(realm)
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] == "lifespan":
             return await self.app(scope, receive, send)
+        if scope["type"] not in ("http", "websocket"):
+            return None  # nothing else is served
         if scope["type"] == "http" and scope["path"] in self.open_paths:
             return await self.app(scope, receive, send)
         headers = [value for name, value in scope["headers"] if name == b"authorization"]
-        user = await self.verifier.user(headers[0]) if len(headers) == 1 else None
+        try:
+            user = await self.verifier.user(headers[0], client_address(scope, self.trusted_proxies)) if len(headers) == 1 else None
+        except Busy as busy:
+            return await self.refuse(scope, send, 429, b"429 Too Many Requests: try again later\n",
+                                     [(b"retry-after", str(busy.retry_after).encode("ascii"))])
         if user is None:
-            return await self.refuse(scope, send)
+            return await self.refuse(scope, send, 401, b"401 Unauthorized: credentials are needed\n",
+                                     [(b"www-authenticate", self.challenge)])
         return await self.app(scope, receive, send)
 
-    async def refuse(self, scope, send):
+    @staticmethod
+    async def refuse(scope, send, status, body, headers):
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
-        body = b"401 Unauthorized: credentials are needed\n"
         await send({
             "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"www-authenticate", self.challenge),
+            "status": status,
+            "headers": headers + [
                 (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode("ascii")),
             ],
@@ -187,9 +303,17 @@ class BasicAuth:
         await send({"type": "http.response.body", "body": body})
 
 
+def challenge(realm):
+    """The WWW-Authenticate value; a realm must be printable ASCII without quotes or backslashes."""
+    if not realm or len(realm) > 64 or any(not " " <= char <= "~" or char in '"\\' for char in realm):
+        raise ValueError("the realm must be 1-64 printable ASCII characters without quotes or backslashes")
+    return ('Basic realm="%s"' % realm).encode("ascii")
+
+
 def create_app():
     """MLflow's app behind BasicAuth (uvicorn calls this in every worker)."""
     from mlflow.server.fastapi_app import app  # pylint: disable=import-outside-toplevel
 
     users = load_users(os.environ.get(USERS_FILE_VARIABLE, "/opt/mlflowops/htpasswd"))
-    return BasicAuth(app, Verifier(users), realm=os.environ.get(REALM_VARIABLE) or "MLflow")
+    return BasicAuth(app, Verifier(users), realm=os.environ.get(REALM_VARIABLE) or "MLflow",
+                     trusted_proxies=int(os.environ.get(PROXIES_VARIABLE) or TRUSTED_PROXIES))

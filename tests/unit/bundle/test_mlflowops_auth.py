@@ -3,6 +3,8 @@
 import asyncio
 import base64
 import importlib.util
+import math
+import time
 from pathlib import Path
 
 import pytest
@@ -149,8 +151,17 @@ def test_an_unknown_user_costs_a_real_hash_check(verifier, monkeypatch):
         return real(password, hashed)
 
     monkeypatch.setattr(verifier._context, "verify", spy)  # pylint: disable=protected-access
-    assert verifier.check_now(header("nobody", ALICE[1])) is None
+    assert verifier.check_now("nobody", ALICE[1]) is None
     assert len(checked) == 1 and checked[0].startswith("$2b$10$")
+
+
+def test_an_unknown_user_is_checked_against_the_costliest_hash(tmp_path):
+    path = tmp_path / "htpasswd"
+    cheap = htpasswd.render([{"name": "alice", "password": ALICE[1]}], "app", "bcrypt", 10)
+    dear = htpasswd.render([{"name": "bob", "password": BOB[1]}], "app", "bcrypt", 12)
+    path.write_text(cheap + dear)
+    verifier = auth.Verifier(auth.load_users(str(path)))
+    assert verifier._stand_in.startswith("$2b$12$")  # pylint: disable=protected-access
 
 
 def test_the_cache_is_useless_to_an_attacker(users_file, verifier):
@@ -172,7 +183,7 @@ def test_the_cache_is_useless_to_an_attacker(users_file, verifier):
 def test_cached_users_are_answered_while_a_flood_of_guesses_is_checked(app, verifier):
     async def flood():
         await verifier.user(header(*ALICE))
-        guesses = [asyncio.ensure_future(verifier.user(header("alice", "guess-%04d-Password" % n))) for n in range(12)]
+        guesses = [asyncio.ensure_future(verifier.user(header("alice", "guess-%04d-Password" % n), "192.0.2.%d" % n)) for n in range(12)]
         await asyncio.sleep(0)
         answer = await verifier.user(header(*ALICE))
         unfinished = sum(not guess.done() for guess in guesses)
@@ -202,3 +213,128 @@ def test_a_bad_users_file_is_refused(tmp_path, content, message):
 def test_an_unknown_hash_scheme_is_refused():
     with pytest.raises(auth.UsersFileError, match="not bcrypt or SHA-crypt"):
         auth.Verifier({"alice": "$apr1$abcdefgh$0123456789abcdefghijkl"})
+
+
+def test_spellings_of_one_credential_share_one_check(verifier):
+    token = header(*ALICE)[6:]
+    for spelling in (b"Basic " + token, b"basic " + token, b"BASIC  " + token + b"  ", b" Basic " + token):
+        assert asyncio.run(verifier.user(spelling)) == "alice", spelling
+    assert verifier.slow_checks == 1
+
+
+def test_only_the_lifespan_scope_passes_without_credentials(app):
+    assert call(app, kind="lifespan") == [{"type": "http.response.start", "status": 200, "headers": []},
+                                          {"type": "http.response.body", "body": b"inner"}]
+    assert call(app, kind="something-new") == []
+    assert app.app.seen == ["/api/2.0/mlflow/experiments/search"]
+
+
+@pytest.mark.parametrize("realm", ['MLflow"\nRUN evil', "Ml\u00e9flow", "", "x" * 65, "back\\slash"])
+def test_a_realm_that_could_break_the_header_is_refused(verifier, realm):
+    with pytest.raises(ValueError, match="realm"):
+        auth.BasicAuth(Inner(), verifier, realm=realm)
+
+
+@pytest.mark.parametrize("headers, peer, expected", [
+    ([(b"x-forwarded-for", b"203.0.113.7, 10.0.1.5")], "10.0.2.9", "203.0.113.7"),  # client, then the load balancer
+    ([(b"x-forwarded-for", b"1.2.3.4, 203.0.113.7, 10.0.1.5")], "10.0.2.9", "203.0.113.7"),  # the client wrote 1.2.3.4
+    ([(b"x-forwarded-for", b"1.2.3.4"), (b"x-forwarded-for", b"203.0.113.7, 10.0.1.5")], "10.0.2.9", "203.0.113.7"),
+    ([(b"x-forwarded-for", b"10.0.1.5")], "10.0.2.9", "10.0.2.9"),  # fewer entries than proxies: the peer
+    ([], "10.0.2.9", "10.0.2.9"),
+    ([(b"x-forwarded-for", b"2001:db8:1:2:3:4:5:6, 10.0.1.5")], "10.0.2.9", "2001:db8:1:2::/64"),
+    ([(b"x-forwarded-for", b"::ffff:203.0.113.7, 10.0.1.5")], "10.0.2.9", "203.0.113.7"),
+])
+def test_the_client_address_is_the_one_the_load_balancer_appended(headers, peer, expected):
+    assert auth.client_address({"headers": headers, "client": (peer, 50000)}, trusted_proxies=2) == expected
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def guess(number):
+    return header("alice", "guess-%05d-Password" % number)
+
+
+async def attempt(verifier, value, client):
+    try:
+        return await verifier.user(value, client)
+    except auth.Busy as busy:
+        return busy
+
+
+def test_failed_checks_per_address_are_budgeted_then_refused_with_retry_after(users_file):
+    clock = Clock()
+    verifier = auth.Verifier(auth.load_users(str(users_file)), clock=clock)
+    results = [asyncio.run(attempt(verifier, guess(n), "198.51.100.1")) for n in range(auth.FAILURE_BUDGET + 3)]
+    assert results[:auth.FAILURE_BUDGET] == [None] * auth.FAILURE_BUDGET
+    assert all(isinstance(result, auth.Busy) for result in results[auth.FAILURE_BUDGET:])
+    assert results[-1].retry_after == math.ceil(auth.FAILURE_REFILL_SECONDS)
+    assert verifier.slow_checks == auth.FAILURE_BUDGET, "past the budget nothing is hashed"
+    # Another address has its own budget; the right password from the flooded address too waits.
+    assert asyncio.run(attempt(verifier, header(*BOB), "198.51.100.2")) == "bob"
+    assert isinstance(asyncio.run(attempt(verifier, header(*ALICE), "198.51.100.1")), auth.Busy)
+    clock.now += auth.FAILURE_REFILL_SECONDS
+    assert asyncio.run(attempt(verifier, header(*ALICE), "198.51.100.1")) == "alice"
+    # Cached answers cost nothing and are given whatever the budget.
+    assert asyncio.run(attempt(verifier, guess(0), "198.51.100.1")) is None
+
+
+def test_a_flood_from_one_address_neither_queues_without_bound_nor_delays_another_address(verifier):
+    async def scenario():
+        assert await verifier.user(header(*ALICE), "192.0.2.9") == "alice"  # logged in before
+        flood = [asyncio.ensure_future(attempt(verifier, guess(n), "192.0.2.2")) for n in range(1000)]
+        await asyncio.sleep(0)
+        queued = len(verifier._pending)  # pylint: disable=protected-access
+        assert await verifier.user(header(*ALICE), "192.0.2.9") == "alice"
+        waiting_meanwhile = len(verifier._pending)  # pylint: disable=protected-access
+        began = time.perf_counter()
+        first_login = await verifier.user(header(*BOB), "192.0.2.3")
+        waited = time.perf_counter() - began
+        return queued, waiting_meanwhile, first_login, waited, await asyncio.gather(*flood)
+
+    began = time.perf_counter()
+    verifier.check_now(*BOB)
+    one_check = time.perf_counter() - began
+    queued, waiting_meanwhile, first_login, waited, results = asyncio.run(scenario())
+    assert queued == auth.MAX_QUEUED_PER_CLIENT, "one address may queue only a few checks"
+    assert sum(isinstance(result, auth.Busy) for result in results) == 1000 - auth.MAX_QUEUED_PER_CLIENT
+    assert all(result.retry_after >= 1 for result in results if isinstance(result, auth.Busy))
+    assert first_login == "bob" and waited < one_check + 1.0
+    assert waiting_meanwhile == auth.MAX_QUEUED_PER_CLIENT, "a logged-in user is answered while the guesses are still checked"
+
+
+def test_the_worker_queues_a_bounded_number_of_checks_in_all(verifier):
+    async def scenario():
+        many = [asyncio.ensure_future(attempt(verifier, guess(n), "192.0.2.%d" % n)) for n in range(auth.MAX_QUEUED + 5)]
+        await asyncio.sleep(0)
+        return len(verifier._pending), await asyncio.gather(*many)  # pylint: disable=protected-access
+
+    queued, results = asyncio.run(scenario())
+    assert queued == auth.MAX_QUEUED
+    assert sum(isinstance(result, auth.Busy) for result in results) == 5
+
+
+def test_memory_stays_bounded_whatever_the_number_of_addresses_and_credentials(users_file):
+    verifier = auth.Verifier(auth.load_users(str(users_file)), cache_size=16)
+    for number in range(auth.TRACKED_CLIENTS + 50):
+        verifier._budget("10.%d.%d.%d" % (number >> 16, (number >> 8) & 255, number & 255))  # pylint: disable=protected-access
+    assert len(verifier._budgets) == auth.TRACKED_CLIENTS  # pylint: disable=protected-access
+    for number in range(40):
+        asyncio.run(attempt(verifier, guess(number), "172.16.0.%d" % (number // auth.FAILURE_BUDGET)))
+    assert len(verifier._refused) == 16  # pylint: disable=protected-access
+
+
+def test_429_carries_retry_after_and_reaches_nothing(users_file):
+    verifier = auth.Verifier(auth.load_users(str(users_file)))
+    app = auth.BasicAuth(Inner(), verifier, trusted_proxies=1)
+    for number in range(auth.FAILURE_BUDGET):
+        assert status(call(app, headers=[(b"authorization", guess(number)), (b"x-forwarded-for", b"203.0.113.5")])) == 401
+    refused = call(app, headers=[(b"authorization", guess(99)), (b"x-forwarded-for", b"203.0.113.5")])
+    assert status(refused) == 429 and dict(refused[0]["headers"])[b"retry-after"] == b"%d" % math.ceil(auth.FAILURE_REFILL_SECONDS)
+    assert app.app.seen == []
+
