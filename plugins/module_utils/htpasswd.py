@@ -4,8 +4,8 @@
 
 """Users file (htpasswd) logic shared by the bundle modules.
 
-Hashes are deterministic: the salt of each entry is derived from a seed and the
-user name, so an unchanged password always renders the same line (reruns are
+Hashes are deterministic: the salt of each entry is derived from a secret seed and
+the user name, so an unchanged password always renders the same line (reruns are
 byte-identical) while a changed password changes the line.  Validation messages
 name the offending entry by its position and user name, never by its password.
 """
@@ -36,6 +36,8 @@ SCHEMES = ("bcrypt", "sha512_crypt", "sha256_crypt")
 DEFAULT_ROUNDS = {"bcrypt": 10, "sha512_crypt": 656000, "sha256_crypt": 535000}
 ROUNDS_RANGE = {"bcrypt": (10, 31), "sha512_crypt": (535000, 999999999), "sha256_crypt": (535000, 999999999)}
 BCRYPT_MAX_BYTES = 72
+# The salts' seed is a generated secret: shorter ones are refused (see the module's salt_seed).
+MIN_SEED_LENGTH = 32
 USER_NAME_RE = re.compile(r"^[A-Za-z0-9._@+-]{1,64}$")
 
 

@@ -54,7 +54,11 @@ options:
       - Defaults to 10 for bcrypt, 656000 for sha512_crypt and 535000 for sha256_crypt, the least accepted.
     type: int
   salt_seed:
-    description: Seed the per-user salts are derived from, for example the application name.
+    description:
+      - Seed the per-user salts are derived from.
+      - A secret of at least 32 characters generated once and kept (for example in Secrets
+        Manager), never a public value such as the application name, which would give every
+        install the same hash for the same password.
     type: str
     required: true
   min_password_length:
@@ -77,7 +81,7 @@ EXAMPLES = r"""
   mlflowops.beanstalk.htpasswd_file:
     path: build/source/.platform/mlflowops/htpasswd
     users: "{{ mlflow_users }}"
-    salt_seed: my-mlflow
+    salt_seed: "{{ vault_htpasswd_salt_seed }}"
   no_log: true
 """
 
@@ -137,7 +141,7 @@ def main():
             ),
             scheme=dict(type="str", default="bcrypt", choices=list(htpasswd.SCHEMES)),
             rounds=dict(type="int"),
-            salt_seed=dict(type="str", required=True),
+            salt_seed=dict(type="str", required=True, no_log=True),
             min_password_length=dict(type="int", default=12, no_log=False),
             mode=dict(type="raw", default="0600"),
         ),
@@ -150,6 +154,9 @@ def main():
         )
 
     params = module.params
+    if len(params["salt_seed"]) < htpasswd.MIN_SEED_LENGTH:
+        module.fail_json(msg="salt_seed must be a secret of at least %d characters, generated once; "
+                             "a public value would give every install the same hashes" % htpasswd.MIN_SEED_LENGTH)
     scheme = params["scheme"]
     rounds = params["rounds"] if params["rounds"] is not None else htpasswd.DEFAULT_ROUNDS[scheme]
     errors = htpasswd.validate_users(params["users"], scheme, params["min_password_length"])

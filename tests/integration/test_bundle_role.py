@@ -9,6 +9,7 @@ import pytest
 PLAYBOOK = "tests/playbooks/bundle.yml"
 ALICE = "alice-Password-0001"
 BOB = "bob-Password-000002"
+SEED = "tests-salt-seed-5c1e0d9a7b3f48e2a6d4c8b0f2e1a9d7"
 
 
 def variables(build_dir, **overrides):
@@ -16,6 +17,7 @@ def variables(build_dir, **overrides):
         "bundle_build_dir": str(build_dir),
         "bundle_app_name": "mlflow-test",
         "bundle_users": [{"name": "alice", "password": ALICE}, {"name": "bob", "password": BOB}],
+        "bundle_htpasswd_salt_seed": SEED,
     }
     values.update(overrides)
     return values
@@ -67,12 +69,25 @@ def test_a_changed_password_changes_the_label_and_only_that_line(run_playbook, t
     assert old_lines[0] != new_lines[0] and old_lines[1] == new_lines[1]
 
 
+def test_the_secret_seed_salts_every_hash(run_playbook, tmp_path):
+    """Two installs with the same users and passwords share no hash: one precomputation can't serve both."""
+    lines = []
+    for name, seed in (("one", SEED), ("two", SEED[::-1])):
+        result = run_playbook(PLAYBOOK, variables(tmp_path / name, bundle_htpasswd_salt_seed=seed))
+        assert result.returncode == 0, result.stdout + result.stderr
+        lines.append((tmp_path / name / "source" / "mlflowops" / "htpasswd").read_text().splitlines())
+    assert len(lines[0]) == len(lines[1]) == 2
+    for one, two in zip(*lines):
+        assert one.split(":")[0] == two.split(":")[0] and one != two
+        assert one.split("$")[3][:22] != two.split("$")[3][:22], "the salts must differ"
+
+
 def test_no_password_in_the_bundle_files_or_verbose_output(run_playbook, tmp_path):
     build = tmp_path / "build"
     result = run_playbook(PLAYBOOK, variables(build), args=("-vvv", "--diff"))
     assert result.returncode == 0, result.stdout + result.stderr
     output = result.stdout + result.stderr
-    for secret in (ALICE, BOB):
+    for secret in (ALICE, BOB, SEED):
         assert secret not in output
         for path in build.rglob("*"):
             if path.is_file():
@@ -108,7 +123,9 @@ def test_bundle_layout_and_modes(run_playbook, tmp_path):
         "mlflowops/migrate.py": 0o644,
         "requirements.txt": 0o644,
     }
-    assert "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false" in dockerfile
+    # Features that let users make the server act are off by default, in MLflow's switches too.
+    for line in ('MLFLOWOPS_SERVER_FEATURES=""', "MLFLOW_ENABLE_AI_GATEWAY=false", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false"):
+        assert "export " + line + "\n" in entrypoint
     assert "mlflow==3.17.2" in requirements and "psycopg2-binary==" in requirements
     assert "auth_basic" not in server_conf, "credentials are checked once by the server's auth layer, not per request"
     assert "--app-name mlflowops-auth" in entrypoint
@@ -137,6 +154,9 @@ BAD_INPUTS = [
     ),
     ({"bundle_users": [{"name": "alice"}]}, "password"),
     ({"bundle_health_path": "health"}, "Invalid bundle settings"),
+    ({"bundle_server_features": ["gateway", "shell"]}, "bundle_server_features"),
+    ({"bundle_htpasswd_salt_seed": "mlflow-test"}, "bundle_htpasswd_salt_seed must be a secret of at least 32"),
+    ({"bundle_htpasswd_salt_seed": "s33d-" * 6}, "bundle_htpasswd_salt_seed must be a secret of at least 32"),
     ({"bundle_auth_realm": 'MLflow"\nRUN id'}, "the realm 1-64 printable ASCII characters"),
     ({"bundle_auth_realm": "Ml\u00e9flow"}, "the realm 1-64 printable ASCII characters"),
     ({"bundle_htpasswd_scheme": "md5_crypt"}, "bundle_htpasswd_scheme"),

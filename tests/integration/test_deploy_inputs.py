@@ -18,6 +18,8 @@ CASES = [
     ({"mlflowops_name": "bad name"}, "Invalid prerequisites settings"),
     ({"mlflowops_load_balancer_idle_timeout": 60}, "The load balancer's idle timeout (60 s) must be 1-4000 s, at least the server's own timeout (300 s"),
     ({"mlflowops_max_artifact_size_gb": 20, "mlflowops_root_volume_size": 40}, "The instances' root volume (40 GiB) must hold"),
+    ({"mlflowops_server_features": ["gateway", "shell"]},
+     "bundle_server_features (mlflowops_server_features) takes gateway, assistant, jobs, webhooks; got ['shell']"),
 ]
 
 

@@ -1,6 +1,7 @@
 """One instance as the bundle lays it out: its nginx snippets in a real nginx laid out like EB's,
 in front of its auth layer in uvicorn around a stand-in for MLflow. The attack attempts fail."""
 
+import base64
 import contextlib
 import http.client
 import os
@@ -16,7 +17,7 @@ import pytest
 
 from localcloud.procs import free_port, http_status, stop_group, wait_until
 from support.ebnginx import EBNginx
-from support.probes import BAD_CREDENTIAL_IDS, BAD_CREDENTIALS, PROTECTED, basic, send
+from support.probes import BAD_CREDENTIAL_IDS, BAD_CREDENTIALS, METHODS, PROTECTED, basic, send
 from support.servervenv import server_venv
 
 pytestmark = pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is installed by `make setup`")
@@ -71,10 +72,11 @@ def test_credentials_open_the_door(front, rendered_bundle):
         assert body == b"upstream:/api/2.0/mlflow/experiments/search"
 
 
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("path", PROTECTED)
-def test_every_path_but_health_needs_credentials(front, rendered_bundle, path):
+def test_every_path_but_health_needs_credentials(front, rendered_bundle, path, method):
     before = seen(front, rendered_bundle)
-    status, body, response = request(front, path)
+    status, body, response = request(front, path, method=method)
     assert status in (400, 401), (path, status, body)
     if status == 401:
         assert response.getheader("WWW-Authenticate") == 'Basic realm="MLflow"'
@@ -94,6 +96,16 @@ def test_huge_header_is_refused_without_reaching_mlflow(front, rendered_bundle):
     assert status in (400, 401, 431, 494), status
     assert seen(front, rendered_bundle) == before
     assert b"Traceback" not in body
+
+
+def test_a_5_kb_header_passes_nginx_and_gets_the_auth_layers_401(front, rendered_bundle):
+    before = seen(front, rendered_bundle)
+    value = "Basic " + base64.b64encode(b"alice:" + b"p" * 3800).decode()
+    assert 5000 <= len(value) < 8192  # below nginx's large_client_header_buffers (8k)
+    status, body, response = request(front, "/api/2.0/mlflow/experiments/search", {"Authorization": value})
+    assert status == 401 and body.startswith(b"401 Unauthorized: credentials are needed"), (status, body[:200])
+    assert response.getheader("WWW-Authenticate") == 'Basic realm="MLflow"'
+    assert seen(front, rendered_bundle) == before
 
 
 def test_health_is_open_and_reaches_only_mlflows_health(front):

@@ -2,17 +2,24 @@
 changed input shows exactly that change and writes nothing; an external database replaces RDS;
 a deploy killed mid-way completes when run again, without duplicates."""
 
+import base64
+import io
 import json
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+import zipfile
 from urllib.parse import quote
 
 import pytest
 
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils import htpasswd
 from conftest import ROOT
 from support.ansible import ansible_env
 
@@ -33,8 +40,25 @@ def default_vpc_subnets(cloud):
     return vpc, sorted(ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"], key=lambda s: s["SubnetId"])
 
 
+USER = {"MLFLOW_TRACKING_USERNAME": "deployer", "MLFLOW_TRACKING_PASSWORD": "deployer-Password-0001"}
+
+
+def through_front_door(cloud, deployed, method, path, body=None):
+    """Status of one request as the first user, through the front door at the printed URI."""
+    url = re.search(r"MLFLOW_TRACKING_URI=(\S+)$", deployed.stdout, re.MULTILINE)[1]
+    request = urllib.request.Request(url + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json", "Authorization": "Basic " + base64.b64encode(
+                                         ("%s:%s" % (USER["MLFLOW_TRACKING_USERNAME"], USER["MLFLOW_TRACKING_PASSWORD"])).encode()).decode()})
+    context = ssl.create_default_context(cafile=str(cloud.state_dir / "tls" / "ca.pem"))
+    try:
+        with urllib.request.urlopen(request, timeout=60, context=context) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
 def test_deploy_then_rerun_and_dry_run(cloud, run_playbook):
-    env = {"LOCALCLOUD_PORT": str(cloud.port), "LOCALCLOUD_STATE_DIR": str(cloud.state_dir)}
+    env = {"LOCALCLOUD_PORT": str(cloud.port), "LOCALCLOUD_STATE_DIR": str(cloud.state_dir), **USER}
     # The default VPC with a private subnet too: the load balancer must not get two subnets in its zone.
     vpc, defaults = default_vpc_subnets(cloud)
     cloud.client("ec2").create_subnet(VpcId=vpc, CidrBlock="172.31.200.0/24", AvailabilityZone=defaults[0]["AvailabilityZone"])
@@ -54,6 +78,23 @@ def test_deploy_then_rerun_and_dry_run(cloud, run_playbook):
     assert deployed[("aws:elbv2:loadbalancer", "IdleTimeout")] == "300"
     assert deployed[("aws:autoscaling:launchconfiguration", "RootVolumeSize")] == "30"
     assert deployed[("aws:elasticbeanstalk:application:environment", "AWS_DEFAULT_REGION")] == cloud.info()["region"]
+    # The users' salts derive from a seed generated into Secrets Manager, not from a public name;
+    # the instances never get it.
+    seed = cloud.client("secretsmanager").get_secret_value(SecretId="mlflow/htpasswd-salt-seed")
+    assert re.fullmatch(r"[A-Za-z0-9]{64}", seed["SecretString"])
+    version = eb.describe_environments(ApplicationName="mlflow", EnvironmentNames=["mlflow"])["Environments"][0]["VersionLabel"]
+    source = eb.describe_application_versions(ApplicationName="mlflow", VersionLabels=[version])["ApplicationVersions"][0]["SourceBundle"]
+    with zipfile.ZipFile(io.BytesIO(cloud.client("s3").get_object(Bucket=source["S3Bucket"], Key=source["S3Key"])["Body"].read())) as bundle:
+        name, hashed = bundle.read("mlflowops/htpasswd").decode().splitlines()[0].split(":", 1)
+    assert hashed[7:29] == htpasswd.derive_salt(seed["SecretString"], name, "bcrypt") != htpasswd.derive_salt("mlflow", name, "bcrypt")
+    assert seed["ARN"] not in str(deployed)
+    # Features that let any user make the server act are off: no key made for them, routes closed.
+    assert not {"MLFLOW_CRYPTO_KEK_PASSPHRASE", "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY"} & {name for _namespace, name in deployed}
+    assert through_front_door(cloud, first, "GET", "/api/2.0/mlflow/experiments/search?max_results=1")[0] == 200
+    for method, path in (("GET", "/ajax-api/3.0/mlflow/gateway/supported-providers"), ("GET", "/api/2.0/mlflow/webhooks"),
+                         ("POST", "/ajax-api/3.0/mlflow/assistant/message"), ("POST", "/ajax-api/3.0/jobs/search")):
+        status, body = through_front_door(cloud, first, method, path, {} if method == "POST" else None)
+        assert status == 403 and body.startswith(b"403 Forbidden: this feature is turned off"), (path, status, body[:200])
 
     mark = len(cloud.requests())
     second = run_playbook("deploy.yml", {}, env=env)
@@ -76,8 +117,10 @@ def test_deploy_with_an_external_database(cloud, run_playbook):
         DBInstanceIdentifier="theirs", Engine="postgres", DBInstanceClass="db.t3.micro", AllocatedStorage=20,
         MasterUsername="ext", MasterUserPassword="Ext-pass:/@0001", DBName="tracking")["DBInstance"]["Endpoint"]
     uri = "postgresql://ext:{}@127.0.0.1:{}/tracking".format(quote("Ext-pass:/@0001", safe=""), endpoint["Port"])
-    env = {"LOCALCLOUD_PORT": str(cloud.port), "LOCALCLOUD_STATE_DIR": str(cloud.state_dir)}
-    result = run_playbook("deploy.yml", {"prerequisites_database_uri": uri, "environment_min_instances": 1}, env=env)
+    env = {"LOCALCLOUD_PORT": str(cloud.port), "LOCALCLOUD_STATE_DIR": str(cloud.state_dir), **USER}
+    # With the gateway and webhooks turned on, which encrypt what users store under shared keys.
+    result = run_playbook("deploy.yml", {"prerequisites_database_uri": uri, "environment_min_instances": 1,
+                                         "mlflowops_server_features": ["gateway", "webhooks"]}, env=env)
     assert recap(result)["failed"] == 0, result.stdout[-4000:]
     assert "Plain HTTP is redirected to HTTPS" in result.stdout and uri not in result.stdout
     rds = cloud.client("rds").describe_db_instances()["DBInstances"]
@@ -90,6 +133,17 @@ def test_deploy_with_an_external_database(cloud, run_playbook):
     assert names[("aws:elasticbeanstalk:application:environmentsecrets", "MLFLOW_BACKEND_STORE_URI")].startswith("arn:aws:secretsmanager:")
     assert ("aws:elasticbeanstalk:application:environment", "MLFLOW_DB_HOST") not in names
     assert uri not in str(settings)
+    kek = secrets.get_secret_value(SecretId=names[("aws:elasticbeanstalk:application:environmentsecrets", "MLFLOW_CRYPTO_KEK_PASSPHRASE")])
+    assert kek["Name"] == "mlflow/gateway-kek-passphrase" and len(kek["SecretString"]) == 64
+    key = secrets.get_secret_value(SecretId=names[("aws:elasticbeanstalk:application:environmentsecrets", "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY")])
+    assert len(base64.urlsafe_b64decode(key["SecretString"])) == 32  # a Fernet key
+    assert through_front_door(cloud, result, "GET", "/ajax-api/3.0/mlflow/gateway/supported-providers")[0] == 200
+    # A webhook with a secret: stored encrypted under the shared key (MLflow refuses a bad key).
+    status, body = through_front_door(cloud, result, "POST", "/api/2.0/mlflow/webhooks", {
+        "name": "probe", "url": "https://93.184.215.14/mlflow", "secret": "webhook-Secret-0001",  # public: MLflow refuses others
+        "events": [{"entity": "REGISTERED_MODEL", "action": "CREATED"}]})
+    assert status == 200, body[:500]
+    assert through_front_door(cloud, result, "POST", "/ajax-api/3.0/mlflow/assistant/message", {})[0] == 403
 
 
 def test_a_deploy_killed_mid_way_completes_when_run_again(cloud, run_playbook, tmp_path):

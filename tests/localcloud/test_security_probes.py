@@ -11,11 +11,12 @@ import os
 import re
 import ssl
 import subprocess
+from urllib.parse import quote
 
 import pytest
 
 from support.cloud import launch_mlflow, print_events
-from support.probes import BAD_CREDENTIAL_IDS, BAD_CREDENTIALS, PROTECTED, basic, send
+from support.probes import BAD_CREDENTIAL_IDS, BAD_CREDENTIALS, METHODS, PROTECTED, basic, send
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the bundle's hooks install the users file as root, as on EB")
 INSECURE = ssl._create_unverified_context()  # the front door's certificate is self-signed
@@ -37,12 +38,12 @@ def stack(local_cloud, rendered_bundle):
     local_cloud.reset()
 
 
-def request(port, path, headers=None, host=None, tls=True):
+def request(port, path, headers=None, host=None, tls=True, method="GET"):
     if tls:
         connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=INSECURE)
     else:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    return send(connection, path, host or "localhost:%d" % port, headers)
+    return send(connection, path, host or "localhost:%d" % port, headers, method)
 
 
 def instance_ports(stack):
@@ -65,9 +66,10 @@ def test_the_right_credentials_get_in(stack):
     assert request(stack["https_port"], "/health")[0] == 200
 
 
+@pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("path", PROTECTED)
-def test_every_path_but_health_needs_credentials(stack, path):
-    status, body, response = request(stack["https_port"], path)
+def test_every_path_but_health_needs_credentials(stack, path, method):
+    status, body, response = request(stack["https_port"], path, method=method)
     assert_refused(status, body)
     if status == 401:
         assert response.getheader("WWW-Authenticate") == 'Basic realm="MLflow"'
@@ -123,7 +125,8 @@ def test_no_credential_appears_in_any_log(stack, local_cloud):
     for headers in (basic(alice["name"], alice["password"]), basic(alice["name"], WRONG), basic("carol", WRONG)):
         request(stack["https_port"], SEARCH, headers)
         request(stack["http_port"], SEARCH, headers, tls=False)
-    secrets = [alice["password"], WRONG, "Db-pass:/@-0001"]
+    # The database password as given and as it sits inside a URI.
+    secrets = [alice["password"], WRONG, "Db-pass:/@-0001", quote("Db-pass:/@-0001", safe="")]
     secrets += [base64.b64encode(("%s:%s" % (user, WRONG)).encode()).decode() for user in (alice["name"], "carol")]
     secrets.append(base64.b64encode(("%s:%s" % (alice["name"], alice["password"])).encode()).decode())
     scanned = 0

@@ -30,7 +30,20 @@ PROTECTED = [
     "//api/2.0/mlflow/experiments/search",
     "/health%2F..%2Fapi",
     "/./health/../graphql",
+    # MLflow 3's newer routers (FastAPI): traces, server info, the gateway, the assistant, jobs,
+    # MCP servers, webhooks.
+    "/v1/traces",
+    "/ajax-api/3.0/mlflow/server-info",
+    "/ajax-api/3.0/mlflow/traces/search",
+    "/gateway/chat/mlflow/invocations",
+    "/api/3.0/mlflow/gateway/secrets/create",
+    "/ajax-api/3.0/mlflow/assistant/config",
+    "/ajax-api/3.0/jobs/search",
+    "/ajax-api/3.0/mlflow/mcp-servers",
+    "/api/2.0/mlflow/webhooks",
 ]
+# Both kinds of request: POSTs carry a small JSON body, as an API call would.
+METHODS = ["GET", "POST"]
 
 BAD_CREDENTIALS = [
     basic("alice", "wrong-password-0000"),
@@ -45,13 +58,18 @@ BAD_CREDENTIALS = [
 BAD_CREDENTIAL_IDS = ["wrong", "empty", "other-users", "unknown-user", "user-only", "malformed", "bearer", "no-value"]
 
 
-def send(connection, path, host, headers=None, method="GET"):
+def send(connection, path, host, headers=None, method="GET", body=None):
     """One request exactly as given (its own Host header, no Accept-Encoding); returns status, body, response."""
+    if body is None and method == "POST":
+        body = b'{"name": "probe"}'
     connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
     connection.putheader("Host", host)
     for name, value in (headers or {}).items():
         connection.putheader(name, value)
-    connection.endheaders()
+    if body is not None:
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(len(body)))
+    connection.endheaders(body)
     response = connection.getresponse()
     body = response.read()
     connection.close()

@@ -28,6 +28,11 @@ queued at a time and a budget of failed ones that refills slowly; the worker que
 number of checks in all. Past either limit the answer is 429 with Retry-After, at once and
 without a hash, so a flood of guesses from one address can't delay another address's first
 login by more than the checks already running, and memory stays bounded.
+
+Features of MLflow that let any user make the server act (call LLM providers with stored keys,
+run jobs, run the assistant's tools, send webhooks to any URL) are closed here unless the
+deployment turns them on (`MLFLOWOPS_SERVER_FEATURES`): their routes answer 403 to everyone,
+whatever MLflow's own switches say.
 """
 
 import asyncio
@@ -45,6 +50,20 @@ from concurrent.futures import ThreadPoolExecutor
 USERS_FILE_VARIABLE = "MLFLOWOPS_USERS_FILE"
 REALM_VARIABLE = "MLFLOWOPS_AUTH_REALM"
 PROXIES_VARIABLE = "MLFLOWOPS_TRUSTED_PROXIES"
+FEATURES_VARIABLE = "MLFLOWOPS_SERVER_FEATURES"
+# The routes of each feature that gives users server-side powers (MLflow 3.17), closed unless on.
+FEATURE_PATHS = {
+    # Stores LLM provider keys and calls the providers (or any api_base) for whoever asks.
+    "gateway": ("/gateway", "/ajax-api/3.0/mlflow/gateway", "/api/3.0/mlflow/gateway", "/ajax-api/2.0/mlflow/gateway-proxy"),
+    # Runs an agent with a Bash tool on the server (MLflow limits it to localhost clients).
+    "assistant": ("/ajax-api/3.0/mlflow/assistant",),
+    # Runs evaluation, scorer and optimisation jobs on the server.
+    "jobs": ("/ajax-api/3.0/jobs", "/ajax-api/3.0/mlflow/jobs", "/ajax-api/3.0/mlflow/scorer/invoke",
+             "/ajax-api/3.0/mlflow/genai/evaluate/invoke", "/ajax-api/3.0/mlflow/issues/invoke",
+             "/ajax-api/3.0/mlflow/prompt-optimization", "/api/3.0/mlflow/prompt-optimization"),
+    # Makes the server send HTTP requests to URLs users register (inside the VPC too).
+    "webhooks": ("/api/2.0/mlflow/webhooks", "/ajax-api/2.0/mlflow/webhooks"),
+}
 OPEN_PATHS = ("/health",)
 MAX_HEADER_BYTES = 4096
 CACHE_SIZE = 1024
@@ -262,12 +281,21 @@ class Verifier:
 class BasicAuth:
     """ASGI middleware: requests without an accepted Authorization header get 401."""
 
-    def __init__(self, app, verifier, realm="MLflow", open_paths=OPEN_PATHS, trusted_proxies=TRUSTED_PROXIES):
+    def __init__(self, app, verifier, realm="MLflow", open_paths=OPEN_PATHS, trusted_proxies=TRUSTED_PROXIES, features=()):
         self.app = app
         self.verifier = verifier
         self.open_paths = frozenset(open_paths)
         self.trusted_proxies = trusted_proxies
         self.challenge = challenge(realm)
+        unknown = set(features) - set(FEATURE_PATHS)
+        if unknown:
+            raise ValueError("unknown server features: %s (known: %s)" % (", ".join(sorted(unknown)), ", ".join(sorted(FEATURE_PATHS))))
+        self.closed_paths = tuple(path for feature, paths in FEATURE_PATHS.items() if feature not in features for path in paths)
+
+    def closed(self, path):
+        """Whether `path` belongs to a feature that is off (repeated slashes count as one)."""
+        path = "/" + "/".join(part for part in path.split("/") if part)
+        return any(path == prefix or path.startswith(prefix + "/") for prefix in self.closed_paths)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -285,6 +313,8 @@ class BasicAuth:
         if user is None:
             return await self.refuse(scope, send, 401, b"401 Unauthorized: credentials are needed\n",
                                      [(b"www-authenticate", self.challenge)])
+        if self.closed(scope["path"]):
+            return await self.refuse(scope, send, 403, b"403 Forbidden: this feature is turned off on this server\n", [])
         return await self.app(scope, receive, send)
 
     @staticmethod
@@ -315,5 +345,6 @@ def create_app():
     from mlflow.server.fastapi_app import app  # pylint: disable=import-outside-toplevel
 
     users = load_users(os.environ.get(USERS_FILE_VARIABLE, "/opt/mlflowops/htpasswd"))
+    features = [name for name in (os.environ.get(FEATURES_VARIABLE) or "").split(",") if name]
     return BasicAuth(app, Verifier(users), realm=os.environ.get(REALM_VARIABLE) or "MLflow",
-                     trusted_proxies=int(os.environ.get(PROXIES_VARIABLE) or TRUSTED_PROXIES))
+                     trusted_proxies=int(os.environ.get(PROXIES_VARIABLE) or TRUSTED_PROXIES), features=features)

@@ -2,19 +2,14 @@
 
 import asyncio
 import base64
-import importlib.util
 import math
 import time
-from pathlib import Path
 
 import pytest
 
 from plugins.module_utils import htpasswd
+from support.authlayer import auth
 
-SOURCE = Path(__file__).resolve().parents[3] / "roles" / "bundle" / "files" / "mlflowops_auth.py"
-SPEC = importlib.util.spec_from_file_location("mlflowops_auth", SOURCE)
-auth = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(auth)
 
 ALICE, BOB = ("alice", "alice-Password-0001"), ("bob", "bob-Password-0002")
 
@@ -338,3 +333,60 @@ def test_429_carries_retry_after_and_reaches_nothing(users_file):
     assert status(refused) == 429 and dict(refused[0]["headers"])[b"retry-after"] == b"%d" % math.ceil(auth.FAILURE_REFILL_SECONDS)
     assert app.app.seen == []
 
+
+
+# One route of each feature that lets users make the server act (MLflow 3.17), and spellings of it.
+FEATURE_ROUTES = {
+    "gateway": ["/gateway/chat/mlflow/invocations", "/gateway/mlflow/v1/chat/completions",
+                "/ajax-api/3.0/mlflow/gateway/secrets/create", "/api/3.0/mlflow/gateway/endpoints/create",
+                "/ajax-api/2.0/mlflow/gateway-proxy", "//gateway//proxy/x/y"],
+    "assistant": ["/ajax-api/3.0/mlflow/assistant/message", "/ajax-api/3.0/mlflow/assistant/config/",
+                  "/ajax-api//3.0/mlflow/assistant/providers"],
+    "jobs": ["/ajax-api/3.0/jobs/", "/ajax-api/3.0/jobs/search", "/ajax-api/3.0/mlflow/scorer/invoke",
+             "/ajax-api/3.0/mlflow/genai/evaluate/invoke", "/api/3.0/mlflow/prompt-optimization/jobs"],
+    "webhooks": ["/api/2.0/mlflow/webhooks", "/ajax-api/2.0/mlflow/webhooks/123/test"],
+}
+
+
+def test_features_that_give_users_server_side_powers_are_closed_unless_turned_on(verifier):
+    credentials = [(b"authorization", header(*ALICE))]
+    closed = auth.BasicAuth(Inner(), verifier)
+    for routes in FEATURE_ROUTES.values():
+        for path in routes:
+            assert status(call(closed, path=path, headers=credentials)) == 403, path
+            assert status(call(closed, path=path)) == 401, path  # credentials are still asked first
+    # Neighbouring routes stay open.
+    for path in ("/api/2.0/mlflow/experiments/search", "/ajax-api/3.0/mlflow/mcp-servers", "/gatewayx",
+                 "/ajax-api/3.0/mlflow/server-info", "/api/2.0/mlflow/registered-models/search"):
+        assert status(call(closed, path=path, headers=credentials)) == 200, path
+    assert closed.app.seen == ["/api/2.0/mlflow/experiments/search", "/ajax-api/3.0/mlflow/mcp-servers", "/gatewayx",
+                               "/ajax-api/3.0/mlflow/server-info", "/api/2.0/mlflow/registered-models/search"]
+    gateway_on = auth.BasicAuth(Inner(), verifier, features=["gateway"])
+    for feature, routes in FEATURE_ROUTES.items():
+        for path in routes:
+            assert status(call(gateway_on, path=path, headers=credentials)) == (200 if feature == "gateway" else 403), path
+    with pytest.raises(ValueError, match="unknown server features: shell"):
+        auth.BasicAuth(Inner(), verifier, features=["shell"])
+
+
+@pytest.mark.parametrize("scheme, rounds", [("bcrypt", 10), ("sha512_crypt", 535000)])
+def test_a_72_byte_password_plus_a_suffix_is_refused(tmp_path, scheme, rounds):
+    """bcrypt reads 72 bytes; a longer header must not match by silent truncation."""
+    password = "Lx7-" * 18
+    assert len(password.encode()) == 72
+    path = tmp_path / "htpasswd"
+    path.write_text(htpasswd.render([{"name": "carol", "password": password}], "x" * 32, scheme, rounds))
+    app = auth.BasicAuth(Inner(), auth.Verifier(auth.load_users(str(path))))
+    assert status(call(app, headers=[(b"authorization", header("carol", password))])) == 200
+    for suffix in ("x", "Lx7-", "\u00e9" * 10):
+        assert status(call(app, headers=[(b"authorization", header("carol", password + suffix))])) == 401, suffix
+    assert status(call(app, headers=[(b"authorization", header("carol", password[:-1]))])) == 401
+
+
+def test_a_5_kb_header_below_nginx_limit_reaches_the_layer_and_gets_401(app):
+    """Large enough to be cheap for an attacker, small enough for nginx to pass: refused, unhashed."""
+    value = b"Basic " + base64.b64encode(b"alice:" + b"p" * 3800)
+    assert 5000 <= len(value) < 8192
+    before = app.verifier.slow_checks
+    assert status(call(app, headers=[(b"authorization", value)])) == 401
+    assert app.verifier.slow_checks == before and app.app.seen == []
