@@ -9,6 +9,7 @@ command line.
 import base64
 import json
 import os
+import signal
 import subprocess
 import time
 import urllib.error
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from localcloud.postgres import pg_bin
+from localcloud.procs import as_user
 from support.ebnginx import free_port
 from support.postgres import ThrowawayPostgres
 from support.servervenv import server_venv
@@ -132,6 +135,7 @@ def test_instances_started_together_create_the_schema_once_and_share_it(rendered
                 if b"uvicorn" in cmdline:
                     servers += 1
                     assert b"MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false" in environ
+                    assert b"MLFLOW_ENABLE_AI_GATEWAY=false" in environ
             assert servers >= 1, "no uvicorn process found under the entrypoint"
         for output in outputs:
             assert DB_PASSWORD not in output
@@ -198,3 +202,47 @@ def test_a_wrong_database_password_fails_without_printing_it(rendered_bundle, ve
     assert code != 0
     assert "password authentication failed" in output
     assert wrong not in output
+
+
+MIGRATION_LOCK = 0x6D6C666C6F77  # migrate.py's advisory lock id ("mlflow")
+
+
+def test_nobody_migrates_while_another_holds_the_migration_lock(rendered_bundle, venv, database, tmp_path):
+    """The attack on the lock: we hold it, an instance starts on an empty database and must wait
+    (blocked on the lock, no table made) until we let go, then migrate and serve."""
+    database.create_database("locked", "mlflow", DB_PASSWORD)
+    holder = subprocess.Popen(  # pylint: disable=consider-using-with
+        as_user(database.user, [pg_bin("psql"), "-h", str(database.root), "-p", str(database.port), "-U", "postgres", "-d", "locked",
+                                "-v", "ON_ERROR_STOP=1", "-qAt"]),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder.stdin.write("SELECT pg_advisory_lock(%d);\n\\echo held\n" % MIGRATION_LOCK)
+    holder.stdin.flush()
+    while holder.stdout.readline().strip() != "held":
+        assert holder.poll() is None, "psql could not take the lock"
+    port = free_port()
+    log = tmp_path / "instance.log"
+    with open(log, "w", encoding="utf-8") as handle:
+        instance = subprocess.Popen(  # pylint: disable=consider-using-with
+            [str(rendered_bundle["source"] / "mlflowops" / "entrypoint.sh")], env=instance_env(venv, database, tmp_path, port, MLFLOW_DB_NAME="locked"),
+            cwd=tmp_path, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        waiting = ("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = %d AND objid = %d"
+                   % (MIGRATION_LOCK >> 32, MIGRATION_LOCK & 0xFFFFFFFF))
+        # The event: the instance's session is queued behind ours on the lock.
+        deadline = time.monotonic() + 180
+        while database.sql(waiting, "locked").strip() != "1":
+            assert instance.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        assert database.sql("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'", "locked").strip() == "0"
+        assert "creating the MLflow schema" not in log.read_text()
+        holder.stdin.write("SELECT pg_advisory_unlock(%d);\n\\q\n" % MIGRATION_LOCK)
+        holder.stdin.flush()
+        holder.wait(timeout=30)
+        assert wait_healthy(port, instance), log.read_text()
+        assert "creating the MLflow schema" in log.read_text()
+        assert int(database.sql("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'", "locked")) > 10
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        os.killpg(instance.pid, signal.SIGTERM)
+        instance.wait(timeout=30)

@@ -7,9 +7,11 @@ forwarded headers it sees and some of its environment.
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import ssl
+import tempfile
 import threading
 import time
 import urllib.error
@@ -106,11 +108,17 @@ def test_bundle_runs_behind_nginx_and_the_front_door(toy):
 
 
 def test_instances_of_a_new_environment_start_together(toy):
-    label = toy.version("v1")
-    _created, env = toy.launch("toy-env", label, [option(ENV_NS, "TOY_DELAY", "3")], instances=3)
-    starts = [d.joinpath("logs", "app.log").stat().st_ctime for d in toy.instance_dirs(env["EnvironmentId"])]
-    # Each app sleeps 3 s before it listens: started one after the other they would be >= 3 s apart.
-    assert len(starts) == 3 and max(starts) - min(starts) < 2.5
+    # Each app listens only once all three have started (a barrier, not a clock): started one
+    # after the other, the first would never listen and the launch would fail.
+    barrier = Path(tempfile.mkdtemp(prefix="toy-barrier-"))
+    barrier.chmod(0o777)  # whichever user the apps run as
+    try:
+        label = toy.version("v1")
+        _created, env = toy.launch("toy-env", label, [option(ENV_NS, "TOY_BARRIER", "3"), option(ENV_NS, "TOY_BARRIER_DIR", str(barrier))],
+                                   instances=3)
+        assert env["Health"] == "Green" and len(list(barrier.iterdir())) == 3
+    finally:
+        shutil.rmtree(barrier, ignore_errors=True)
 
 
 def test_secrets_come_from_secrets_manager_and_rds_is_the_local_postgresql(toy):
@@ -185,13 +193,17 @@ def test_rolling_update_keeps_serving(toy):
     rolling = [option(COMMAND, "DeploymentPolicy", "Rolling"), option(COMMAND, "BatchSizeType", "Fixed"), option(COMMAND, "BatchSize", "1")]
     _created, env = toy.launch("toy-env", "v1", rolling, instances=2)
     url = "https://%s/" % env["CNAME"]
-    seen, failures, stop = [], [], threading.Event()
+    # What the poller saw in each phase: events mark the phases, no clock or count of polls does.
+    seen, failures, stop, phase = [], [], threading.Event(), ["before"]
+    answered = {"before": threading.Event(), "during": threading.Event(), "after": threading.Event()}
 
     def poll():
         while not stop.is_set():
+            current = phase[0]
             status, _headers, body = get(url, timeout=5)
             if status == 200:
-                seen.append(json.loads(body)["version"])
+                seen.append((current, json.loads(body)["version"]))
+                answered[current].set()
             else:
                 failures.append(status)
             time.sleep(0.02)
@@ -199,16 +211,18 @@ def test_rolling_update_keeps_serving(toy):
     poller = threading.Thread(target=poll)
     poller.start()
     try:
-        time.sleep(0.5)
+        assert answered["before"].wait(30)
+        phase[0] = "during"
         toy.eb.update_environment(EnvironmentName="toy-env", VersionLabel="v2")
         env = wait_ready(toy.eb, "toy-env")
-        time.sleep(0.5)
+        phase[0] = "after"
+        assert answered["after"].wait(30)
     finally:
         stop.set()
         poller.join()
     assert env["VersionLabel"] == "v2" and env["Health"] == "Green"
-    assert failures == [] and len(seen) > 50
-    assert seen[0] == "v1" and seen[-1] == "v2"
+    assert failures == [] and answered["during"].is_set(), "the front door must answer throughout the update"
+    assert seen[0] == ("before", "v1") and seen[-1] == ("after", "v2")
     batches = [e["Message"] for e in events(toy.eb, "toy-env") if e["Message"].startswith("Batch ")]
     assert len(batches) == 2
 

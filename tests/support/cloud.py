@@ -94,6 +94,17 @@ if MODE == "sleep":
     print("toy: never listening", flush=True)
     time.sleep(3600)
 time.sleep(float(os.environ.get("TOY_DELAY", "0")))
+if os.environ.get("TOY_BARRIER"):
+    # Listens only once TOY_BARRIER instances have started: instances started one after another
+    # (each once the one before listens) would wait here for ever, and the launch would fail.
+    barrier = os.environ["TOY_BARRIER_DIR"]
+    open(os.path.join(barrier, str(os.getpid())), "w").close()
+    deadline = time.monotonic() + 60
+    while len(os.listdir(barrier)) < int(os.environ["TOY_BARRIER"]):
+        if time.monotonic() > deadline:
+            print("toy: the other instances never started", flush=True)
+            sys.exit(4)
+        time.sleep(0.05)
 
 
 class Handler(BaseHTTPRequestHandler):

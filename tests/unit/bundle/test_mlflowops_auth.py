@@ -334,7 +334,6 @@ def test_429_carries_retry_after_and_reaches_nothing(users_file):
     assert app.app.seen == []
 
 
-
 # One route of each feature that lets users make the server act (MLflow 3.17), and spellings of it.
 FEATURE_ROUTES = {
     "gateway": ["/gateway/chat/mlflow/invocations", "/gateway/mlflow/v1/chat/completions",
