@@ -10,6 +10,12 @@ then the same on one kept-alive connection (as the MLflow client and EB's nginx 
 connections), and on one connection through the whole stack: the local cloud's front door (TLS)
 -> the instance's nginx -> MLflow with the auth layer.
 
+Then what a first login costs behind the bundle's nginx and auth layer (a user's first request,
+whose hash is checked, against a request whose credential is remembered), idle and while 1,000
+distinct wrong guesses arrive from another address (127.0.0.2, 32 connections at once): the
+first logins come from 127.0.0.3, and the flood's answers are counted (401 checked, 429 refused
+unchecked).
+
 Prints figures and the ratios measured side by side in this run; asserts nothing. Needs wrk
 (`make setup` installs it):
     .venv/bin/python benchmarks/auth_overhead.py [seconds per measurement]  (3 rounds of each)
@@ -17,6 +23,8 @@ MLflow runs from the bundle's own pins (one worker), on a throwaway PostgreSQL.
 """
 
 import base64
+import collections
+import http.client
 import json
 import re
 import shutil
@@ -24,7 +32,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +53,71 @@ USER, PASSWORD = "bench", "bench-Password-0001"
 CONNECTIONS = 4
 ROUNDS = 3
 CREDENTIALS = {"Authorization": "Basic " + base64.b64encode(("%s:%s" % (USER, PASSWORD)).encode()).decode()}
+# Users who have not logged in yet: half log in on an idle server, half during the flood.
+NEWCOMERS = [("new%02d" % number, "new-Password-%04d" % number) for number in range(16)]
+FLOOD_GUESSES = 1000
+FLOOD_CONNECTIONS = 32
+
+
+def basic(user, password):
+    return "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+
+
+def timed_get(port, path, authorization, source):
+    """(status, seconds) of one GET from `source`, on a new connection."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(source, 0))
+    began = time.perf_counter()
+    connection.request("GET", path, headers={"Authorization": authorization})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response.status, time.perf_counter() - began
+
+
+def in_process_cost(build, calls=100_000):
+    """Microseconds the auth layer adds per request with a remembered credential (no network)."""
+    import asyncio  # pylint: disable=import-outside-toplevel
+    import importlib.util  # pylint: disable=import-outside-toplevel
+
+    spec = importlib.util.spec_from_file_location("mlflowops_auth", build / "source" / "mlflowops" / "lib" / "mlflowops_auth.py")
+    auth = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(auth)
+
+    async def inner(_scope, _receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+
+    async def nothing(_message=None):
+        return {"type": "http.request", "body": b""}
+
+    app = auth.BasicAuth(inner, auth.Verifier(auth.load_users(str(build / "source" / "mlflowops" / "htpasswd"))))
+    scope = {"type": "http", "path": "/api/2.0/mlflow/experiments/get", "client": ("127.0.0.1", 1),
+             "headers": [(b"authorization", CREDENTIALS["Authorization"].encode()), (b"x-forwarded-for", b"127.0.0.1")]}
+
+    async def per_call(target):
+        await target(scope, nothing, nothing)  # the first call checks the hash; later ones are remembered
+        began = time.perf_counter()
+        for _call in range(calls):
+            await target(scope, nothing, nothing)
+        return (time.perf_counter() - began) / calls * 1e6
+
+    return asyncio.run(per_call(app)) - asyncio.run(per_call(inner))
+
+
+def first_login_cost(port, path, newcomers, source="127.0.0.3"):
+    """Milliseconds of each newcomer's first request and of as many remembered ones, one after another."""
+    first = [timed_get(port, path, basic(user, password), source) for user, password in newcomers]
+    known = [timed_get(port, path, CREDENTIALS["Authorization"], source) for _user in newcomers]
+    if {status for status, _seconds in first + known} != {200}:
+        sys.exit("a login failed: %s" % (first + known))
+    return [1000 * seconds for _status, seconds in first], [1000 * seconds for _status, seconds in known]
+
+
+def flood(port, path, guesses=FLOOD_GUESSES, connections=FLOOD_CONNECTIONS, source="127.0.0.2"):
+    """Sends `guesses` distinct wrong passwords from `source`; returns {status: count} and seconds."""
+    began = time.perf_counter()
+    with ThreadPoolExecutor(connections) as pool:
+        statuses = list(pool.map(lambda number: timed_get(port, path, basic(USER, "guess-%06d" % number), source)[0], range(guesses)))
+    return collections.Counter(statuses), time.perf_counter() - began
 
 
 def instance_nginx(build, app_port, nginx_auth_basic=False):
@@ -95,7 +171,8 @@ def main():
     with tempfile.TemporaryDirectory() as workdir:
         workdir = Path(workdir)
         workdir.chmod(0o755)  # PostgreSQL and nginx's workers run as their own users
-        build = render_bundle(workdir / "bundle", bundle_users=[{"name": USER, "password": PASSWORD}], bundle_htpasswd_rounds=10)
+        build = render_bundle(workdir / "bundle", bundle_users=[{"name": name, "password": password} for name, password in [(USER, PASSWORD)] + NEWCOMERS],
+                              bundle_htpasswd_rounds=10)
         venv = server_venv(build)
         cluster = Cluster(workdir / "pg", free_port()).start()
         cluster.ensure_database("mlflow", "mlflow", "bench-db-0001")
@@ -107,7 +184,10 @@ def main():
             guarded, guarded_port = start_mlflow(
                 venv, database, artifacts, args=("--app-name", "mlflowops-auth"),
                 env={"PYTHONPATH": str(build / "source" / "mlflowops" / "lib"),
-                     "MLFLOWOPS_USERS_FILE": str(build / "source" / "mlflowops" / "htpasswd")})
+                     "MLFLOWOPS_USERS_FILE": str(build / "source" / "mlflowops" / "htpasswd"),
+                     # Only the instance's nginx appends to X-Forwarded-For here (no load balancer
+                     # in front): its entry is the client's address.
+                     "MLFLOWOPS_TRUSTED_PROXIES": "1"})
             processes.append(guarded)
             direct = "http://127.0.0.1:%d" % plain_port
             no_auth = instance_nginx(build, plain_port)
@@ -144,6 +224,16 @@ def main():
                         wrk(url, "/api/2.0/mlflow/runs/log-metric", "POST", body, auth, 1, seconds, workdir))
             results = {name: {kind: tuple(statistics.median(figure) for figure in zip(*values)) for kind, values in rows.items()}
                        for name, rows in measured.items()}
+            # First logins, idle and during a flood of guesses from another address.
+            half = len(NEWCOMERS) // 2
+            idle_first, idle_known = first_login_cost(with_auth.port, get, NEWCOMERS[:half])
+            flooding = {}
+            flooder = threading.Thread(target=lambda: flooding.update(zip(("statuses", "seconds"), flood(with_auth.port, get))))
+            flooder.start()
+            time.sleep(0.05)  # the flood is under way
+            flood_first, flood_known = first_login_cost(with_auth.port, get, NEWCOMERS[half:])
+            flooder.join()
+            layer_us = min(in_process_cost(build) for _round in range(ROUNDS))
         finally:
             for nginx in fronts:
                 nginx.stop()
@@ -163,6 +253,17 @@ def main():
     for name in ("nginx + auth layer, bcrypt-10", "nginx auth_basic, bcrypt-10", "whole stack (TLS front door)"):
         for kind in ("GET 1 conn", "POST 1 conn"):
             print("%s - direct, %s p50: %+.2f ms" % (name, kind, results[name][kind][1] - results["MLflow direct"][kind][1]))
+    print()
+    print("First logins behind nginx + auth layer (GET, a new connection each; ms): median / max of %d" % len(idle_first))
+    print("%-44s %8s %8s" % ("", "median", "max"))
+    for label, figures in (("first login, idle", idle_first), ("remembered credential, idle", idle_known),
+                           ("first login, during the flood", flood_first), ("remembered credential, during the flood", flood_known)):
+        print("%-44s %8.1f %8.1f" % (label, statistics.median(figures), max(figures)))
+    print("flood: %d distinct wrong guesses from 127.0.0.2 over %d connections in %.1f s: %s" % (
+        FLOOD_GUESSES, FLOOD_CONNECTIONS, flooding["seconds"],
+        ", ".join("%d x %d" % (count, status) for status, count in sorted(flooding["statuses"].items()))))
+    print("first login during the flood - idle, median: %+.1f ms" % (statistics.median(flood_first) - statistics.median(idle_first)))
+    print("in process: the auth layer adds %.1f us to a request with a remembered credential (best of %d)" % (layer_us, ROUNDS))
 
 
 if __name__ == "__main__":
