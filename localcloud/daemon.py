@@ -45,17 +45,21 @@ class RequestLog:
     an instance does, not for calls the collection makes.
     """
 
-    def __init__(self, app, path):
+    def __init__(self, app, path, instance_key=lambda key: False):
+        """`instance_key(access key id)`: whether the key is one the instances' metadata service handed out."""
         self.app = app
         self.path = path
+        self.instance_key = instance_key
         self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
         if "localcloud-platform" in environ.get("HTTP_USER_AGENT", "") or environ.get("PATH_INFO", "").startswith("/moto-api"):
             return self.app(environ, start_response)
         service, action = self.describe(environ)
-        # Calls signed with the instances' stand-in credentials come from a deployed app.
-        caller = "instance" if "Credential=localcloud-instance/" in environ.get("HTTP_AUTHORIZATION", "") else "client"
+        # Calls signed with an instance profile's credentials come from an instance (its app or hooks).
+        authorization = environ.get("HTTP_AUTHORIZATION", "")
+        key = authorization.split("Credential=", 1)[1].split("/", 1)[0] if "Credential=" in authorization else ""
+        caller = "instance" if key and self.instance_key(key) else "client"
         record = {"time": time.time(), "service": service, "action": action, "caller": caller,
                   "kind": classify(environ.get("REQUEST_METHOD", ""), action)}
         with self.lock, open(self.path, "a", encoding="utf-8") as log:
@@ -112,7 +116,7 @@ def serve(config):
     from moto.moto_api._internal import models as moto_api_models
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
-    from localcloud import acm, eb, rds, s3large, s3policy, s3presign, tls
+    from localcloud import acm, eb, ec2, iamcheck, rds, s3large, s3policy, s3presign, tls
     from localcloud.eb import models as eb_models
     from localcloud.platform import Platform
     from localcloud.procs import PortPool
@@ -128,6 +132,7 @@ def serve(config):
     platform = Platform(config, ca_cert, ca_key, ports=pool, logger=log.info)
     eb.install()
     acm.install()
+    ec2.install()
     rds.install(cluster)
     s3policy.install()
     s3large.install()
@@ -145,7 +150,10 @@ def serve(config):
 
     moto_api_models.MotoAPIBackend.reset = reset
 
-    app = RequestLog(s3presign.PresignedRegion(DomainDispatcherApplication(create_backend_app)), config.request_log)
+    moto_app = s3presign.PresignedRegion(DomainDispatcherApplication(create_backend_app))
+    checked = iamcheck.InstanceAuthorizer(moto_app, platform.instance_identity, iamcheck.moto_role_documents, iamcheck.moto_bucket_document,
+                                          iamcheck.moto_instance_tags)
+    app = RequestLog(checked, config.request_log, platform.is_instance_key)
     server = make_server(HOST, config.port, app, threaded=True, request_handler=MotoRequestHandler)
     config.request_log.write_text("")
     acm.add_standing_certificate(ca_cert, ca_key, config.state_dir / "tls", config.region)

@@ -11,17 +11,20 @@ from pathlib import Path
 
 import boto3
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
+from localcloud import iamcheck
+from localcloud.config import HOST
 from localcloud.eb import options
 from localcloud.eb.models import DeployError, Driver, bundle_problem
+from localcloud.imds import Machine, MetadataService
 from localcloud.platform.environment import EnvironmentRuntime
+from localcloud.platform.image import prepared_venv
 from localcloud.procs import PortPool
 
 USER_AGENT = "localcloud-platform"
 LISTENER = "aws:elbv2:listener:443"
-# Stand-in for the instance profile: the emulator accepts any key.
-INSTANCE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "localcloud-instance", "AWS_SECRET_ACCESS_KEY": "localcloud-instance"}
+INSTANCE_TOOLS = Path(__file__).with_name("instance-tools.txt")
 
 
 class Platform(Driver):
@@ -36,6 +39,28 @@ class Platform(Driver):
         self.log = logger
         self.envs_root = Path(config.state_dir) / "envs"
         self._clients = {}
+        self._metadata = None
+        self._image_id = None
+
+    @property
+    def metadata(self):
+        """The instances' metadata service, started on first use."""
+        with self.lock:
+            if self._metadata is None:
+                self._metadata = MetadataService(HOST, self.ports.take(), self.client("sts"), _metadata_options).start()
+            return self._metadata
+
+    def is_instance_key(self, access_key_id):
+        """Whether an access key is one of the instance profile credentials the instances were given."""
+        return self.instance_identity(access_key_id) is not None
+
+    def instance_identity(self, access_key_id):
+        """(role ARN, instance id) of instance profile credentials the instances were given, else None."""
+        return self._metadata.issued.get(access_key_id) if self._metadata is not None else None
+
+    def instance_tools(self):
+        """The folder of commands an instance has on its PATH besides the system's (the AWS CLI)."""
+        return prepared_venv(INSTANCE_TOOLS, self.config.venv_cache, prefix="instance-tools-") / "bin"
 
     def client(self, service):
         if service not in self._clients:
@@ -69,9 +94,20 @@ class Platform(Driver):
             raise DeployError("Application version %s can't be deployed: %s" % (version.label, problem))
         return data
 
-    def secret(self, reference):
+    def secret(self, reference, role_arn):
+        """A secret's value, read as EB reads environmentsecrets: with the instance profile's role,
+        whose policies must allow it (`localcloud.iamcheck`)."""
+        service = reference.split(":")[2] if reference.count(":") >= 5 else ""
+        action = {"ssm": "ssm:GetParameter", "secretsmanager": "secretsmanager:GetSecretValue"}.get(service)
+        if action:
+            if not role_arn:
+                raise DeployError("Instance deployment failed to retrieve the secret %s: the environment has no instance profile, "
+                                  "so its instances have no credentials to read it with." % reference)
+            outcome = iamcheck.decide(iamcheck.moto_role_documents(role_arn), action, reference, {})
+            if outcome != "allow":
+                raise DeployError("Instance deployment failed to retrieve the secret %s: User: %s is not authorized to perform: %s "
+                                  "on resource: %s %s (AccessDeniedException)." % (reference, role_arn, action, reference, outcome))
         try:
-            service = reference.split(":")[2] if reference.count(":") >= 5 else ""
             if service == "ssm":
                 return self.client("ssm").get_parameter(Name=reference, WithDecryption=True)["Parameter"]["Value"]
             if service == "secretsmanager":
@@ -105,20 +141,70 @@ class Platform(Driver):
             names.extend([certificate.common_name] + list(certificate.sans))
         return list(dict.fromkeys(name for name in names if name))
 
-    def app_variables(self, settings):
-        """The app's environment: instance credentials, then properties, then secrets.
+    # EC2 instances ----------------------------------------------------------------------------
 
-        No region: EB gives a Docker container its environment properties only, so an SDK inside
-        has none unless a property sets it (S3 clients then sign for us-east-1).
+    def launch_instance(self, environment, account_id):
+        """Runs the EC2 instance (in moto) that one instance of `environment` is: EB's tags, the
+        launch settings' instance profile and IMDS options; its metadata service serves it from now on.
+
+        EB's launch template leaves the token hop limit at EC2's default of 1, with IMDSv1 off when
+        DisableIMDSv1 is true (aws/elastic-beanstalk-roadmap#242: no option raises it).
         """
-        variables = dict(INSTANCE_CREDENTIALS)
-        variables.update({
+        settings = environment.settings
+        profile = options.effective(settings, options.LAUNCH, "IamInstanceProfile").strip()
+        role_arn = self._instance_profile_role(profile) if profile else None
+        imds_v1_off = options.effective(settings, options.LAUNCH, "DisableIMDSv1").lower() == "true"
+        request = {
+            "ImageId": self._amazon_linux_image(), "MinCount": 1, "MaxCount": 1,
+            "InstanceType": options.effective(settings, "aws:ec2:instances", "InstanceTypes").split(",")[0].strip(),
+            "MetadataOptions": {"HttpTokens": "required" if imds_v1_off else "optional", "HttpPutResponseHopLimit": 1, "HttpEndpoint": "enabled"},
+            "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in environment.system_tags().items()]}],
+        }
+        if profile:
+            request["IamInstanceProfile"] = {"Arn": profile} if profile.startswith("arn:") else {"Name": profile}
+        instance = self.client("ec2").run_instances(**request)["Instances"][0]
+        self.metadata.add(Machine(instance["InstanceId"], self.config.region, instance["Placement"]["AvailabilityZone"], account_id, role_arn))
+        return instance["InstanceId"]
+
+    def terminate_instance(self, instance_id):
+        self.metadata.remove(instance_id)
+        try:
+            self.client("ec2").terminate_instances(InstanceIds=[instance_id])
+        except (ClientError, BotoCoreError):
+            pass  # gone already (a reset), or the API stopped first (the local cloud stopping)
+
+    def _instance_profile_role(self, profile):
+        name = profile.rsplit("/", 1)[-1]
+        try:
+            roles = self.client("iam").get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Roles"]
+        except ClientError:
+            raise DeployError("The instance profile %s associated with the environment does not exist." % profile) from None
+        return roles[0]["Arn"] if roles else None
+
+    def _amazon_linux_image(self):
+        if self._image_id is None:
+            self._image_id = self.client("ec2").describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        return self._image_id
+
+    def app_variables(self, settings):
+        """The app's environment: properties, then secrets.
+
+        No credentials: the app's SDK gets the instance profile's from the instance's metadata
+        service (each instance adds its address). No region: EB gives a Docker container its
+        environment properties only, so an SDK inside has none unless a property sets it (S3
+        clients then sign for us-east-1).
+        """
+        variables = {
             "AWS_ENDPOINT_URL": self.config.endpoint,
             "MLFLOW_S3_ENDPOINT_URL": self.config.endpoint,
-        })
+        }
         variables.update(options.environment_properties(settings))
-        for name, reference in options.secret_references(settings).items():
-            variables[name] = self.secret(reference)
+        references = options.secret_references(settings)
+        if references:
+            profile = options.effective(settings, options.LAUNCH, "IamInstanceProfile").strip()
+            role_arn = self._instance_profile_role(profile) if profile else None
+            for name, reference in references.items():
+                variables[name] = self.secret(reference, role_arn)
         return variables
 
     # Driver -------------------------------------------------------------------------------
@@ -159,3 +245,15 @@ class Platform(Driver):
             runtimes, self.runtimes = list(self.runtimes.values()), {}
         with ThreadPoolExecutor(max_workers=max(1, len(runtimes))) as pool:
             list(pool.map(lambda runtime: runtime.shutdown(fast=True), runtimes))
+        self._image_id = None
+
+
+def _metadata_options(machine):
+    """The live IMDS options of an EC2 instance in moto; None once it is terminated or gone."""
+    from moto.ec2.models import ec2_backends  # pylint: disable=import-outside-toplevel
+
+    try:
+        instance = ec2_backends[machine.account_id][machine.region].get_instance(machine.instance_id)
+    except Exception:  # pylint: disable=broad-except
+        return None
+    return None if instance.state == "terminated" else instance.metadata_options

@@ -166,6 +166,7 @@ class EnvironmentRuntime:
         with ThreadPoolExecutor(max_workers=max(1, len(instances))) as pool:
             list(pool.map(lambda instance: instance.terminate(fast), instances))
         for instance in instances:
+            self.platform.terminate_instance(instance.id)
             self.platform.ports.give_back(instance.nginx.port, instance.app_port)
         self.front.stop(fast)
         self.platform.ports.give_back(self.front.http_port, self.front.https_port)
@@ -174,7 +175,10 @@ class EnvironmentRuntime:
     # Instances ----------------------------------------------------------------------------
 
     def _new_instance(self):
-        instance = Instance(self.root / "instances", self.platform.ports.take(), self.platform.ports.take(), self.platform.config.venv_cache)
+        platform = self.platform
+        instance_id = platform.launch_instance(self.environment, self.backend.account_id)
+        instance = Instance(self.root / "instances", platform.ports.take(), platform.ports.take(), platform.config.venv_cache, instance_id,
+                            lambda hops: platform.metadata.endpoint(instance_id, hops), platform.instance_tools, platform.config.endpoint)
         with self.lock:
             self.instances.append(instance)
         return instance
@@ -185,6 +189,7 @@ class EnvironmentRuntime:
         with self.lock:
             if instance in self.instances:
                 self.instances.remove(instance)
+        self.platform.terminate_instance(instance.id)
         self.platform.ports.give_back(instance.nginx.port, instance.app_port)
 
     def _take_out(self, instance):

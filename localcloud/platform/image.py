@@ -148,13 +148,13 @@ class Image:
         )
 
 
-def prepared_venv(requirements, cache):
-    """A virtualenv with the image's requirements installed, built once per content hash."""
+def prepared_venv(requirements, cache, prefix="server-"):
+    """A virtualenv with `requirements` (a file) installed, built once per content hash."""
     content = Path(requirements).read_bytes() if requirements else b""
     key = hashlib.sha256(content).hexdigest()[:12]
-    venv = Path(cache) / ("server-" + key)
+    venv = Path(cache) / (prefix + key)
     with _VENV_LOCKS_GUARD:
-        lock = _VENV_LOCKS.setdefault(key, threading.Lock())
+        lock = _VENV_LOCKS.setdefault(prefix + key, threading.Lock())
     with lock:
         if not (venv / ".ready").exists():
             shutil.rmtree(venv, ignore_errors=True)

@@ -8,7 +8,6 @@ the new one, start nginx, run `postdeploy`. A configuration deployment runs the
 """
 
 import os
-import random
 import shutil
 import subprocess
 import threading
@@ -25,13 +24,20 @@ from localcloud.procs import http_status, stop_group, tail, wait_until
 START_GRACE_SECONDS = 2
 
 
-def new_instance_id():
-    return "i-" + "".join(random.choice("0123456789abcdef") for _index in range(17))
+# What an instance's platform hooks run with besides the system's own: none of the AWS settings of
+# whoever started the local cloud (on EB the hooks run as root with the instance profile only).
+_HOOK_DROPPED = ("AWS_", "BOTO_")
 
 
 class Instance:
-    def __init__(self, root, nginx_port, app_port, venv_cache):
-        self.id = new_instance_id()
+    def __init__(self, root, nginx_port, app_port, venv_cache, instance_id, metadata, tools, aws_endpoint):
+        """`metadata(hops)`: the instance's metadata service address for a caller `hops` hops away
+        (1: the instance itself, its hooks; 2: a container on Docker's bridge, the app);
+        `tools()`: the folder of commands the instance has besides the system's (the AWS CLI)."""
+        self.id = instance_id
+        self.metadata = metadata
+        self.tools = tools
+        self.aws_endpoint = aws_endpoint
         self.root = Path(root) / self.id
         self.nginx = InstanceNginx(self.root / "nginx", nginx_port)
         self.app_port = app_port
@@ -107,13 +113,29 @@ class Instance:
         variables.update(image.env)
         variables.update(environment)
         variables[port_variable] = str(self.app_port)
+        # The SDK's default metadata address, 169.254.169.254, is this instance's service here.
+        variables["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = self.metadata(2)
         return variables
+
+    def _hook_environment(self):
+        home = self.root / "home"
+        home.mkdir(parents=True, exist_ok=True)
+        env = {name: value for name, value in os.environ.items() if not name.startswith(_HOOK_DROPPED)}
+        env.update({
+            "PATH": "%s:%s" % (self.tools(), os.environ.get("PATH", "/usr/bin:/bin")),
+            "HOME": str(home),
+            "MLFLOWOPS_NGINX_CONF_DIR": str(self.nginx.root),
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": self.metadata(1),
+            # Only here: the AWS APIs are the local cloud's endpoint, not AWS's public ones.
+            "AWS_ENDPOINT_URL": self.aws_endpoint,
+        })
+        return env
 
     def run_hooks(self, source, kind, stage):
         folder = Path(source) / ".platform" / kind / stage
         if not folder.is_dir():
             return
-        env = dict(os.environ, MLFLOWOPS_NGINX_CONF_DIR=str(self.nginx.root))
+        env = self._hook_environment()
         for hook in sorted(folder.iterdir()):
             if not os.access(hook, os.X_OK):
                 raise RuntimeError("the hook %s is not executable" % hook.relative_to(source))

@@ -112,6 +112,8 @@ def test_bundle_layout_and_modes(run_playbook, tmp_path):
     assert modes == {
         ".dockerignore": 0o644,
         ".ebextensions/mlflowops-https-redirect.config": 0o644,
+        ".platform/confighooks/prebuild/01_mlflowops_imds_hop_limit.sh": 0o755,
+        ".platform/hooks/prebuild/01_mlflowops_imds_hop_limit.sh": 0o755,
         ".platform/nginx/conf.d/elasticbeanstalk/mlflowops.conf": 0o644,
         ".platform/nginx/conf.d/mlflowops.conf": 0o644,
         "Dockerfile": 0o644,

@@ -28,9 +28,9 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def call(url, user=None, password=None, body=None):
-    request = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json"})
+def call(url, user=None, password=None, body=None, method=None, raw=None):
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"}, method=method)
     if user is not None:
         token = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
         request.add_header("Authorization", "Basic " + token)
@@ -70,7 +70,32 @@ def test_front_door_needs_credentials_and_instances_share_one_store(mlflow_env):
     assert statuses == [200] * 12
 
 
-def test_mlflow_client_round_trip_without_aws_credentials(mlflow_env, tmp_path):
+def test_the_instance_policy_is_what_the_server_may_do(cloud, rendered_bundle):
+    # The collection's instance policy without s3:PutObject: the server still lists and reads
+    # artifacts with its instance profile's credentials, and every write is refused, as IAM would.
+    def without_put(policy):
+        for statement in policy["Statement"]:
+            if isinstance(statement["Action"], list) and "s3:PutObject" in statement["Action"]:
+                statement["Action"].remove("s3:PutObject")
+        return policy
+
+    try:
+        env = launch_mlflow(cloud, rendered_bundle["zip"], policy_transform=without_put)
+        url, alice = "https://%s" % env["CNAME"], rendered_bundle["users"][0]
+        artifacts = url + "/api/2.0/mlflow-artifacts/artifacts"
+        status, body = call(artifacts + "?path=probe", alice["name"], alice["password"])
+        assert status == 200, body
+        status, body = call(artifacts + "/probe/note.txt", alice["name"], alice["password"], method="PUT", raw=b"artifact body")
+        assert status == 500, body
+        s3 = cloud.client("s3")
+        assert "Contents" not in s3.list_objects_v2(Bucket="mlflow-artifacts", Prefix="mlflow/probe/")
+        refused = [r for r in cloud.requests() if r["action"].startswith("PUT /mlflow-artifacts/mlflow/probe/")]
+        assert refused and all(r["caller"] == "instance" for r in refused), refused
+    finally:
+        print_events(cloud, "mlflow-test")
+
+
+def test_mlflow_client_round_trip_without_aws_credentials(cloud, mlflow_env, tmp_path):
     alice = mlflow_env["users"][0]
     script = tmp_path / "client.py"
     script.write_text(
@@ -98,6 +123,9 @@ def test_mlflow_client_round_trip_without_aws_credentials(mlflow_env, tmp_path):
     run_id = result.stdout.strip().splitlines()[-1]
     keys = [item["Key"] for item in mlflow_env["s3"].list_objects_v2(Bucket="mlflow-artifacts").get("Contents", [])]
     assert any(key.endswith(run_id + "/artifacts/note.txt") for key in keys), keys
+    # The server wrote it with its instance profile's credentials, from the metadata service.
+    writes = [r for r in cloud.requests() if r["service"] == "s3" and r["action"].startswith("PUT /mlflow-artifacts/")]
+    assert writes and all(r["caller"] == "instance" for r in writes), writes
 
 
 def artifact_round_trip(url, user, size, folder, proxied=False):

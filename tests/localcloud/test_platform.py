@@ -18,14 +18,18 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import boto3
 import pytest
 
-from support.cloud import events, toy_bundle, wait_for, wait_ready
+from support.cloud import events, instance_policy, instance_profile, toy_bundle, wait_for, wait_ready
 
 ENV_NS = "aws:elasticbeanstalk:application:environment"
 PROCESS = "aws:elasticbeanstalk:environment:process:default"
 COMMAND = "aws:elasticbeanstalk:command"
 ASG = "aws:autoscaling:asg"
+LAUNCH = "aws:autoscaling:launchconfiguration"
+SOME_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:toy/none-AbCdEf"
+HOP_LIMIT_HOOK = Path(__file__).resolve().parents[2] / "roles" / "bundle" / "files" / "imds-hop-limit.sh"
 INSECURE = ssl._create_unverified_context()  # the front door's certificate is self-signed
 
 
@@ -125,7 +129,15 @@ def test_secrets_come_from_secrets_manager_and_rds_is_the_local_postgresql(toy):
     secrets = toy.cloud.client("secretsmanager")
     arn = secrets.create_secret(Name="toy/secret", SecretString="s3cr3t-value")["ARN"]
     label = toy.version("v1")
-    _created, env = toy.launch("toy-env", label, [option("aws:elasticbeanstalk:application:environmentsecrets", "TOY_SECRET", arn)])
+    # EB reads the secret with the instance profile: without a role that may, the launch fails.
+    instance_profile(toy.cloud, "no-secrets", instance_policy("toy-artifacts", "mlflow", [SOME_SECRET], "toy-env"))
+    toy.launch("toy-denied", label, [option("aws:elasticbeanstalk:application:environmentsecrets", "TOY_SECRET", arn),
+                                     option(LAUNCH, "IamInstanceProfile", "no-secrets")])
+    errors = " ".join(e["Message"] for e in events(toy.eb, "toy-denied", Severity="ERROR"))
+    assert "is not authorized to perform: secretsmanager:GetSecretValue on resource: %s" % arn in errors, errors
+    instance_profile(toy.cloud, "toy-profile", instance_policy("toy-artifacts", "mlflow", [arn], "toy-env"))
+    _created, env = toy.launch("toy-env", label, [option("aws:elasticbeanstalk:application:environmentsecrets", "TOY_SECRET", arn),
+                                                  option(LAUNCH, "IamInstanceProfile", "toy-profile")])
     answer = json.loads(get("https://%s/" % env["CNAME"])[2])
     assert answer["secret_sha256"] == hashlib.sha256(b"s3cr3t-value").hexdigest()
     # The secret is in no option setting the API returns.
@@ -149,6 +161,91 @@ def test_secrets_come_from_secrets_manager_and_rds_is_the_local_postgresql(toy):
     assert query("Pg-pass-0001").returncode != 0 and query("Pg-pass-0002").stdout.strip() == "owner"
     rds.delete_db_instance(DBInstanceIdentifier="db", SkipFinalSnapshot=True)
     assert query("Pg-pass-0002").returncode != 0
+
+
+def test_instances_are_ec2_instances_whose_container_is_one_hop_from_the_metadata_service(toy):
+    role = instance_profile(toy.cloud, "toy-profile")
+    label = toy.version("v1")
+    _created, env = toy.launch("toy-env", label, [option(LAUNCH, "IamInstanceProfile", "toy-profile")])
+    https = "https://%s" % env["CNAME"]
+    instance_id = toy.eb.describe_environment_resources(EnvironmentName="toy-env")["EnvironmentResources"]["Instances"][0]["Id"]
+    ec2 = toy.cloud.client("ec2")
+    instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    tags = {tag["Key"]: tag["Value"] for tag in instance["Tags"]}
+    assert tags == {"elasticbeanstalk:environment-name": "toy-env", "elasticbeanstalk:environment-id": env["EnvironmentId"], "Name": "toy-env"}
+    assert instance["IamInstanceProfile"]["Arn"].endswith(":instance-profile/toy-profile")
+    # EB's launch template: IMDSv1 off (DisableIMDSv1 defaults to true), EC2's default hop limit.
+    assert instance["MetadataOptions"]["HttpTokens"] == "required" and instance["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
+
+    # The app gets no keys: only the metadata service, which the container can't get a token
+    # from while the hop limit is 1, and which refuses it any read without one.
+    whoami = json.loads(get(https + "/whoami")[2])
+    assert "AWS_ACCESS_KEY_ID" not in whoami["aws_variables"] and "AWS_SECRET_ACCESS_KEY" not in whoami["aws_variables"]
+    seen = json.loads(get(https + "/imds")[2])
+    assert seen["token"] is None and seen["without_token"] == 401, seen
+
+    # On the instance itself (one hop) it answers, with the instance profile role's credentials.
+    on_instance = seen["endpoint"].replace("/%s/2" % instance_id, "/%s/1" % instance_id)
+    assert on_instance != seen["endpoint"]
+    token = urllib.request.urlopen(urllib.request.Request(on_instance + "/latest/api/token", method="PUT",
+                                                          headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}), timeout=5).read().decode()
+
+    def read(path, with_token=token):
+        request = urllib.request.Request(on_instance + path, headers={"X-aws-ec2-metadata-token": with_token})
+        return urllib.request.urlopen(request, timeout=5).read().decode()
+
+    assert read("/latest/meta-data/instance-id") == instance_id
+    assert read("/latest/meta-data/iam/security-credentials/") == role["RoleName"]
+    credentials = json.loads(read("/latest/meta-data/iam/security-credentials/" + role["RoleName"]))
+    sts = boto3.client("sts", endpoint_url=toy.cloud.endpoint, region_name="us-east-1", aws_access_key_id=credentials["AccessKeyId"],
+                       aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials["Token"])
+    assert sts.get_caller_identity()["Arn"].endswith(":assumed-role/%s/%s" % (role["RoleName"], instance_id))
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        read("/latest/meta-data/instance-id", with_token="not-a-token")
+    assert refused.value.code == 401
+
+    # Raised to 2 (what the collection's hook asks for), the container's token arrives; leaving
+    # HttpTokens out of the call keeps IMDSv1 off, as on EC2.
+    ec2.modify_instance_metadata_options(InstanceId=instance_id, HttpPutResponseHopLimit=2)
+    options = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["MetadataOptions"]
+    assert options["HttpTokens"] == "required" and options["HttpPutResponseHopLimit"] == 2
+    seen = json.loads(get(https + "/imds")[2])
+    assert seen["token"] and seen["role"] == role["RoleName"] and seen["instance_id"] == instance_id and seen["without_token"] == 401
+
+
+def test_the_collections_hook_raises_the_hop_limit_on_its_own_instances(toy):
+    instance_profile(toy.cloud, "toy-profile", instance_policy("toy-artifacts", "mlflow", [SOME_SECRET], "toy-env"))
+    hook = (0o755, HOP_LIMIT_HOOK.read_text())
+    label = toy.version("v1", extra={".platform/hooks/prebuild/01_hop_limit.sh": hook, ".platform/confighooks/prebuild/01_hop_limit.sh": hook})
+    _created, env = toy.launch("toy-env", label, [option(LAUNCH, "IamInstanceProfile", "toy-profile")], instances=2)
+    ec2 = toy.cloud.client("ec2")
+    instance_ids = [i["Id"] for i in toy.eb.describe_environment_resources(EnvironmentName="toy-env")["EnvironmentResources"]["Instances"]]
+    for reservation in ec2.describe_instances(InstanceIds=instance_ids)["Reservations"]:
+        for instance in reservation["Instances"]:
+            assert instance["MetadataOptions"]["HttpPutResponseHopLimit"] == 2 and instance["MetadataOptions"]["HttpTokens"] == "required"
+    seen = {json.loads(get("https://%s/imds" % env["CNAME"])[2])["instance_id"] for _attempt in range(20)}
+    assert seen == set(instance_ids)
+    # The hook made its call with the instance profile's credentials, not the local cloud's.
+    calls = [line for line in toy.cloud.requests() if line.get("action") == "ModifyInstanceMetadataOptions"]
+    assert len(calls) == 2 and all(call["caller"] == "instance" for call in calls), calls
+
+    # The role may do it on its own environment's instances only (EB's tag), and only if its policy says so.
+    toy.launch("toy-other", label, [option(LAUNCH, "IamInstanceProfile", "toy-profile")])
+    instance_profile(toy.cloud, "bare-profile", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::toy-artifacts/*"}]})
+    toy.launch("toy-bare", label, [option(LAUNCH, "IamInstanceProfile", "bare-profile")])
+    for name, role in (("toy-other", "toy-profile-role"), ("toy-bare", "bare-profile-role")):
+        errors = " ".join(e["Message"] for e in events(toy.eb, name, Severity="ERROR"))
+        assert "prebuild/01_hop_limit.sh failed" in errors and "UnauthorizedOperation" in errors, errors
+        assert ":assumed-role/%s/i-" % role in errors and "ec2:ModifyInstanceMetadataOptions" in errors, errors
+
+
+def test_an_instance_profile_that_does_not_exist_fails_the_launch(toy):
+    label = toy.version("v1")
+    _created, env = toy.launch("toy-env", label, [option(LAUNCH, "IamInstanceProfile", "no-such-profile")])
+    assert env["Health"] in ("Red", "Grey")
+    errors = " ".join(e["Message"] for e in events(toy.eb, "toy-env", Severity="ERROR"))
+    assert "The instance profile no-such-profile associated with the environment does not exist." in errors, errors
 
 
 def test_a_bundle_that_exits_at_start_fails_with_its_log_in_error_events(toy):

@@ -28,5 +28,9 @@ def test_arns_are_built_in_the_callers_partition(cloud, run_playbook):
     resources = [arn for statement in inline["Statement"]
                  for arn in ([statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"])]
     assert resources and all(arn.startswith("arn:aws-cn:") for arn in resources), resources
+    # The instances may raise the metadata hop limit of their own environment's instances only.
+    hop_limit = [statement for statement in inline["Statement"] if statement["Action"] == "ec2:ModifyInstanceMetadataOptions"]
+    assert [statement["Resource"] for statement in hop_limit] == ["arn:aws-cn:ec2:%s:123456789012:instance/*" % region]
+    assert hop_limit[0]["Condition"] == {"StringEquals": {"aws:ResourceTag/elasticbeanstalk:environment-name": "mlflow"}}
     bucket_policy = json.loads(client("s3").get_bucket_policy(Bucket="mlflow-local-artifacts")["Policy"])
     assert all(arn.startswith("arn:aws-cn:s3:::") for statement in bucket_policy["Statement"] for arn in statement["Resource"])

@@ -10,6 +10,7 @@ import io
 from pathlib import Path
 
 import boto3
+import jinja2
 
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,7 +83,7 @@ def events(eb, name, **filters):
 
 
 TOY_APP = '''\
-import hashlib, json, os, sys, time
+import hashlib, json, os, sys, time, urllib.error, urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 VERSION = "%(version)s"
@@ -107,12 +108,40 @@ if os.environ.get("TOY_BARRIER"):
         time.sleep(0.05)
 
 
+def metadata():
+    """What this container gets from the instance metadata service, as an SDK would ask it."""
+    base = os.environ.get("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://169.254.169.254/").rstrip("/")
+    found = {"endpoint": base}
+    try:
+        urllib.request.urlopen(base + "/latest/meta-data/instance-id", timeout=2)
+        found["without_token"] = 200
+    except urllib.error.HTTPError as error:
+        found["without_token"] = error.code
+    except OSError as error:
+        found["without_token"] = type(error).__name__
+    try:
+        ask = urllib.request.Request(base + "/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+        token = urllib.request.urlopen(ask, timeout=2).read().decode()
+    except (OSError, ValueError) as error:
+        return dict(found, token=None, error=type(error).__name__)
+    def read(path):
+        asked = urllib.request.Request(base + path, headers={"X-aws-ec2-metadata-token": token})
+        return urllib.request.urlopen(asked, timeout=2).read().decode()
+    found["token"] = True
+    found["instance_id"] = read("/latest/meta-data/instance-id")
+    found["role"] = read("/latest/meta-data/iam/security-credentials/")
+    found["access_key"] = json.loads(read("/latest/meta-data/iam/security-credentials/" + found["role"]))["AccessKeyId"]
+    return found
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
         if self.path == "/health":
             body = b"OK"
+        elif self.path == "/imds":
+            body = json.dumps(metadata()).encode()
         else:
             secret = os.environ.get("TOY_SECRET", "")
             body = json.dumps({
@@ -124,6 +153,7 @@ class Handler(BaseHTTPRequestHandler):
                 "greeting": os.environ.get("TOY_GREETING"),
                 "secret_sha256": hashlib.sha256(secret.encode()).hexdigest() if secret else None,
                 "endpoint": os.environ.get("AWS_ENDPOINT_URL"),
+                "aws_variables": sorted(name for name in os.environ if name.startswith("AWS_")),
             }).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -178,10 +208,35 @@ def option(namespace, name, value):
     return {"Namespace": namespace, "OptionName": name, "Value": value}
 
 
-def launch_mlflow(cloud, bundle_zip, name="mlflow-test", properties=None, timeout=600, settings=(), artifact_region="us-east-1"):
+def instance_policy(bucket, prefix, secret_arns, environment_name, region="us-east-1"):
+    """The collection's instance policy (roles/prerequisites/templates/instance-policy.json.j2)."""
+    template = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    template.filters["to_json"] = json.dumps
+    text = template.from_string((ROOT / "roles" / "prerequisites" / "templates" / "instance-policy.json.j2").read_text()).render(
+        _prerequisites_partition="aws", prerequisites_artifact_bucket=bucket, prerequisites_artifact_prefix=prefix,
+        _prerequisites_secret_arns=secret_arns, _prerequisites_region=region, _prerequisites_caller={"account": "123456789012"},
+        _prerequisites_environment_name=environment_name)
+    return json.loads(text)
+
+
+def instance_profile(cloud, name, policy=None):
+    """An instance profile whose role EC2 may assume (and `policy` inline), as the prerequisites make one."""
+    iam = cloud.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName=name + "-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    if policy:
+        iam.put_role_policy(RoleName=role["RoleName"], PolicyName="instance", PolicyDocument=json.dumps(policy))
+    iam.create_instance_profile(InstanceProfileName=name)
+    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=role["RoleName"])
+    return role
+
+
+def launch_mlflow(cloud, bundle_zip, name="mlflow-test", properties=None, timeout=600, settings=(), artifact_region="us-east-1",
+                  policy_transform=None):
     """The collection's bundle as an environment of two instances: one RDS PostgreSQL (its
-    password from Secrets Manager), artifacts in S3 (a bucket in `artifact_region`), with more
-    option `settings` as (namespace, option, value). Returns the Ready environment."""
+    password from Secrets Manager), artifacts in S3 (a bucket in `artifact_region`), the
+    collection's instance policy (through `policy_transform(policy)` if given), with more option
+    `settings` as (namespace, option, value). Returns the Ready environment."""
     s3, eb = cloud.client("s3"), cloud.client("elasticbeanstalk")
     s3.create_bucket(Bucket="mlflow-bundles")
     if artifact_region == "us-east-1":
@@ -193,6 +248,8 @@ def launch_mlflow(cloud, bundle_zip, name="mlflow-test", properties=None, timeou
         DBInstanceIdentifier="mlflow-db", Engine="postgres", DBInstanceClass="db.t3.micro", AllocatedStorage=20,
         MasterUsername="mlflow", MasterUserPassword="Db-pass:/@-0001", DBName="mlflow")["DBInstance"]
     secret = cloud.client("secretsmanager").create_secret(Name="mlflow/db", SecretString="Db-pass:/@-0001")["ARN"]
+    policy = instance_policy("mlflow-artifacts", "mlflow", [secret], name)
+    instance_profile(cloud, "mlflow-instance", policy_transform(policy) if policy_transform else policy)
     eb.create_application(ApplicationName="mlflow")
     eb.create_application_version(ApplicationName="mlflow", VersionLabel="v1", Process=True,
                                   SourceBundle={"S3Bucket": "mlflow-bundles", "S3Key": "bundle.zip"})
@@ -207,6 +264,7 @@ def launch_mlflow(cloud, bundle_zip, name="mlflow-test", properties=None, timeou
             option("aws:autoscaling:asg", "MinSize", "2"),
             option("aws:elasticbeanstalk:environment:process:default", "HealthCheckPath", "/health"),
             option("aws:elasticbeanstalk:application:environmentsecrets", "MLFLOW_DB_PASSWORD", secret),
+            option("aws:autoscaling:launchconfiguration", "IamInstanceProfile", "mlflow-instance"),
         ] + [option(ENV_NS, key, value) for key, value in sorted(values.items())] + [option(*setting) for setting in settings],
     )
     return wait_ready(eb, name, timeout=timeout)

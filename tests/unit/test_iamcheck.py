@@ -1,0 +1,127 @@
+"""The local cloud's IAM check of the instances' calls (localcloud/iamcheck.py): what each request
+asks for, and how policies decide it, as AWS's evaluation logic does."""
+
+import io
+import json
+
+import pytest
+
+from localcloud import iamcheck
+
+BUCKET = "arn:aws:s3:::artifacts"
+POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": BUCKET, "Condition": {"StringLike": {"s3:prefix": ["mlflow", "mlflow/*"]}}},
+    {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": BUCKET + "/mlflow/*"},
+    {"Effect": "Allow", "Action": "ec2:ModifyInstanceMetadataOptions", "Resource": "arn:aws:ec2:us-east-1:123456789012:instance/*",
+     "Condition": {"StringEquals": {"aws:ResourceTag/elasticbeanstalk:environment-name": "mlflow"}}},
+]}
+TLS_ONLY = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": [BUCKET, BUCKET + "/*"],
+                           "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+
+
+@pytest.mark.parametrize("action, resource, context, outcome", [
+    ("s3:GetObject", BUCKET + "/mlflow/1/a.txt", {}, "allow"),
+    ("s3:getobject", BUCKET + "/mlflow/1/a.txt", {}, "allow"),  # actions are case-insensitive
+    ("s3:GetObject", BUCKET + "/other/a.txt", {}, "no identity-based policy allows"),
+    ("s3:DeleteObject", BUCKET + "/mlflow/1/a.txt", {}, "no identity-based policy allows"),
+    ("s3:ListBucket", BUCKET, {"s3:prefix": "mlflow/1/"}, "allow"),
+    ("s3:ListBucket", BUCKET, {"s3:prefix": "secrets/"}, "no identity-based policy allows"),
+    ("s3:ListBucket", BUCKET, {}, "no identity-based policy allows"),  # a missing key fails a StringLike
+    ("ec2:ModifyInstanceMetadataOptions", "arn:aws:ec2:us-east-1:123456789012:instance/i-1",
+     {"aws:ResourceTag/elasticbeanstalk:environment-name": "mlflow"}, "allow"),
+    ("ec2:ModifyInstanceMetadataOptions", "arn:aws:ec2:us-east-1:123456789012:instance/i-2",
+     {"aws:ResourceTag/elasticbeanstalk:environment-name": "another"}, "no identity-based policy allows"),
+    ("ec2:ModifyInstanceMetadataOptions", "arn:aws:ec2:us-east-1:123456789012:instance/i-3", {}, "no identity-based policy allows"),
+])
+def test_identity_policies_decide(action, resource, context, outcome):
+    assert outcome in iamcheck.decide([POLICY], action, resource, context)
+
+
+def test_a_deny_in_the_bucket_policy_wins_and_applies_only_when_its_condition_holds():
+    resource = BUCKET + "/mlflow/1/a.txt"
+    assert "explicit deny in a resource-based policy" in iamcheck.decide([POLICY], "s3:PutObject", resource, {"aws:SecureTransport": "false"},
+                                                                         [TLS_ONLY])
+    assert iamcheck.decide([POLICY], "s3:PutObject", resource, {"aws:SecureTransport": "true"}, [TLS_ONLY]) == "allow"
+    # An Allow in a bucket policy grants nothing here (stricter than AWS within one account).
+    grant = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:DeleteObject", "Resource": BUCKET + "/*"}]}
+    assert iamcheck.decide([POLICY], "s3:DeleteObject", resource, {}, [grant]) != "allow"
+
+
+def test_what_cant_be_evaluated_counts_against_the_caller():
+    unknown = {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2020"}}}]}
+    assert iamcheck.decide([unknown], "s3:GetObject", BUCKET + "/x", {"aws:CurrentTime": "2030"}) != "allow"
+    deny = {"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2020"}}}]}
+    assert "explicit deny" in iamcheck.decide([POLICY, deny], "s3:GetObject", BUCKET + "/mlflow/x", {})
+    # ...IfExists passes on a missing key, NotAction excludes.
+    if_exists = {"Statement": [{"Effect": "Allow", "NotAction": "s3:Delete*", "Resource": "*",
+                                "Condition": {"StringEqualsIfExists": {"s3:prefix": "mlflow/"}}}]}
+    assert iamcheck.decide([if_exists], "s3:GetObject", BUCKET + "/x", {}) == "allow"
+    assert iamcheck.decide([if_exists], "s3:DeleteObject", BUCKET + "/x", {}) != "allow"
+
+
+def environ(method, path, query="", body=b"", content_type="", target=None, service="s3"):
+    env = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "CONTENT_TYPE": content_type,
+           "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http",
+           "HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20261201/us-east-1/%s/aws4_request, Signature=x" % service}
+    if target:
+        env["HTTP_X_AMZ_TARGET"] = target
+    return env
+
+
+@pytest.mark.parametrize("method, path, query, body, expected", [
+    ("GET", "/artifacts/mlflow/a.txt", "", b"", [("s3:GetObject", BUCKET + "/mlflow/a.txt", {})]),
+    ("HEAD", "/artifacts/mlflow/a.txt", "", b"", [("s3:GetObject", BUCKET + "/mlflow/a.txt", {})]),
+    ("PUT", "/artifacts/mlflow/a.txt", "", b"", [("s3:PutObject", BUCKET + "/mlflow/a.txt", {})]),
+    ("POST", "/artifacts/mlflow/big", "uploads", b"", [("s3:PutObject", BUCKET + "/mlflow/big", {})]),
+    ("PUT", "/artifacts/mlflow/big", "partNumber=2&uploadId=u", b"", [("s3:PutObject", BUCKET + "/mlflow/big", {})]),
+    ("DELETE", "/artifacts/mlflow/big", "uploadId=u", b"", [("s3:AbortMultipartUpload", BUCKET + "/mlflow/big", {})]),
+    ("GET", "/artifacts/mlflow/big", "uploadId=u", b"", [("s3:ListMultipartUploadParts", BUCKET + "/mlflow/big", {})]),
+    ("DELETE", "/artifacts/mlflow/a.txt", "", b"", [("s3:DeleteObject", BUCKET + "/mlflow/a.txt", {})]),
+    ("GET", "/artifacts", "list-type=2&prefix=mlflow%2F1%2F&delimiter=%2F", b"", [("s3:ListBucket", BUCKET, {"s3:prefix": "mlflow/1/"})]),
+    ("POST", "/artifacts", "delete", b"<Delete><Object><Key>mlflow/a</Key></Object><Object><Key>x/b</Key></Object></Delete>",
+     [("s3:DeleteObject", BUCKET + "/mlflow/a", {}), ("s3:DeleteObject", BUCKET + "/x/b", {})]),
+    ("PUT", "/artifacts/mlflow/a.txt", "tagging", b"", None),  # not something the server does: refused
+])
+def test_s3_requests_name_their_actions_and_resources(method, path, query, body, expected):
+    request = iamcheck.Request(environ(method, path, query, body), body)
+    assert request.checks(lambda instance_id: {}) == expected
+
+
+def test_other_services_name_the_resource_and_its_tags():
+    body = b"Action=ModifyInstanceMetadataOptions&Version=2016-11-15&InstanceId=i-0abc&HttpPutResponseHopLimit=2"
+    request = iamcheck.Request(environ("POST", "/", body=body, content_type="application/x-www-form-urlencoded", service="ec2"), body)
+    assert request.checks(lambda instance_id: {"Name": instance_id}) == [
+        ("ec2:ModifyInstanceMetadataOptions", "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc", {"aws:ResourceTag/Name": "i-0abc"})]
+    body = json.dumps({"SecretId": "mlflow/flask-secret-key"}).encode()
+    request = iamcheck.Request(environ("POST", "/", body=body, content_type="application/x-amz-json-1.1",
+                                       target="secretsmanager.GetSecretValue", service="secretsmanager"), body)
+    assert request.checks(lambda instance_id: {}) == [
+        ("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:us-east-1:123456789012:secret:mlflow/flask-secret-key-*", {})]
+
+
+def test_the_middleware_refuses_an_instance_in_the_services_own_words_and_lets_others_through():
+    seen = []
+
+    def app(env, start_response):
+        seen.append(env["PATH_INFO"])
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    authorizer = iamcheck.InstanceAuthorizer(app, lambda key: ("arn:aws:iam::123456789012:role/r", "i-1") if key == "ASIAEXAMPLE" else None,
+                                             lambda role: [POLICY], lambda bucket: TLS_ONLY, lambda instance_id: {})
+    statuses = []
+
+    def start_response(status, headers):
+        statuses.append(status)
+
+    body = b"".join(authorizer(environ("PUT", "/artifacts/other/a.txt"), start_response))
+    assert statuses[-1].startswith("403") and b"<Code>AccessDenied</Code>" in body
+    assert b"assumed-role/r/i-1 is not authorized to perform: s3:PutObject on resource: arn:aws:s3:::artifacts/other/a.txt" in body
+    assert seen == []
+    assert b"".join(authorizer(environ("PUT", "/artifacts/mlflow/a.txt"), start_response)) == b"ok" and statuses[-1] == "200 OK"
+    other = environ("DELETE", "/artifacts/mlflow/a.txt")
+    other["HTTP_AUTHORIZATION"] = other["HTTP_AUTHORIZATION"].replace("ASIAEXAMPLE", "AKIADEPLOYER")
+    assert b"".join(authorizer(other, start_response)) == b"ok", "only the instances' calls are checked"
+    ec2 = environ("POST", "/", body=b"Action=TerminateInstances&InstanceId.1=i-9", content_type="application/x-www-form-urlencoded", service="ec2")
+    body = b"".join(authorizer(ec2, start_response))
+    assert statuses[-1].startswith("403") and b"<Code>UnauthorizedOperation</Code>" in body
