@@ -16,6 +16,7 @@ CASES = [
     ({"mlflowops_bundle_bucket": "mlflow-local-artifacts"}, "digits, dots and hyphens) and differ"),
     ({"bundle_users": []}, "the users list is empty"),
     ({"mlflowops_name": "bad name"}, "Invalid prerequisites settings"),
+    ({"prerequisites_noncurrent_version_days": 0}, "noncurrent versions expire (0) and incomplete uploads are removed (7) must be whole numbers"),
     ({"mlflowops_load_balancer_idle_timeout": 60}, "The load balancer's idle timeout (60 s) must be 1-4000 s, at least the server's own timeout (300 s"),
     ({"mlflowops_max_artifact_size_gb": 20, "mlflowops_root_volume_size": 40}, "The instances' root volume (40 GiB) must hold"),
     ({"mlflowops_server_features": ["gateway", "shell"]},

@@ -12,7 +12,7 @@ def test_arns_are_built_in_the_callers_partition(cloud, run_playbook):
     # every S3 resource are arn:aws-cn:..., and an arn:aws:... one does not exist.
     region = "cn-north-1"
     connection = {"endpoint_url": cloud.endpoint, "region": region, "access_key": "test", "secret_key": "test"}
-    result = run_playbook("tests/playbooks/prerequisites.yml", {"mlflowops_aws_connection": connection},
+    result = run_playbook("tests/playbooks/prerequisites.yml", {"mlflowops_aws_connection": connection, "prerequisites_db_multi_az": True},
                           env={"LOCALCLOUD_PORT": str(cloud.port), "LOCALCLOUD_STATE_DIR": str(cloud.state_dir)})
     assert recap(result)["failed"] == 0, result.stdout[-4000:]
 
@@ -32,5 +32,7 @@ def test_arns_are_built_in_the_callers_partition(cloud, run_playbook):
     hop_limit = [statement for statement in inline["Statement"] if statement["Action"] == "ec2:ModifyInstanceMetadataOptions"]
     assert [statement["Resource"] for statement in hop_limit] == ["arn:aws-cn:ec2:%s:123456789012:instance/*" % region]
     assert hop_limit[0]["Condition"] == {"StringEquals": {"aws:ResourceTag/elasticbeanstalk:environment-name": "mlflow"}}
+    # The database with a standby in a second zone, when asked for.
+    assert client("rds").describe_db_instances(DBInstanceIdentifier="mlflow-db")["DBInstances"][0]["MultiAZ"] is True
     bucket_policy = json.loads(client("s3").get_bucket_policy(Bucket="mlflow-local-artifacts")["Policy"])
     assert all(arn.startswith("arn:aws-cn:s3:::") for statement in bucket_policy["Statement"] for arn in statement["Resource"])
