@@ -28,6 +28,9 @@ from urllib.parse import parse_qs, unquote
 from xml.etree import ElementTree
 
 ACCOUNT = "123456789012"
+# The query parameters of ListObjects(V2) and HeadBucket: nothing else on a bucket is a listing.
+_LIST_PARAMETERS = {"list-type", "prefix", "delimiter", "max-keys", "continuation-token", "start-after", "marker", "encoding-type",
+                    "fetch-owner"}
 
 
 class Request:
@@ -92,8 +95,7 @@ class Request:
             if method == "POST" and "delete" in query:
                 keys = [element.text or "" for element in ElementTree.fromstring(self.body).iter() if element.tag.endswith("Key")]
                 return [("s3:DeleteObject", "%s/%s" % (bucket_arn, name), {}) for name in keys] or None
-            if method in ("GET", "HEAD") and not (set(query) - {"list-type", "prefix", "delimiter", "max-keys", "continuation-token",
-                                                              "start-after", "marker", "encoding-type", "fetch-owner"}):
+            if method in ("GET", "HEAD") and not set(query) - _LIST_PARAMETERS:
                 return [("s3:ListBucket", bucket_arn, {"s3:prefix": query.get("prefix", [""])[0]})]
             return None
         if "uploadId" in query:
@@ -216,8 +218,8 @@ class InstanceAuthorizer:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         content_type = environ.get("CONTENT_TYPE", "")
         # Only small control bodies are read (forms, JSON, DeleteObjects' XML); object data streams on.
-        readable = length and length <= 1024 * 1024 and ("form-urlencoded" in content_type or "json" in content_type
-                                                          or "delete" in environ.get("QUERY_STRING", ""))
+        control = "form-urlencoded" in content_type or "json" in content_type or "delete" in environ.get("QUERY_STRING", "")
+        readable = length and length <= 1024 * 1024 and control
         body = environ["wsgi.input"].read(length) if readable else b""
         if readable:
             environ["wsgi.input"] = io.BytesIO(body)

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Lets the container reach the instance metadata service, so the SDK inside gets the instance
 # profile's credentials. With IMDSv1 off (DisableIMDSv1), every metadata read needs an IMDSv2
 # token, and EC2 sends the token's answer at most HttpPutResponseHopLimit network hops (1 by
