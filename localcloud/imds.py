@@ -32,7 +32,8 @@ TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
 MAX_TTL = 21600
 # Role credentials are handed out for an hour and renewed well before they run out, as EC2 does.
 CREDENTIAL_SECONDS = 3600
-RENEW_BEFORE_SECONDS = 900
+RENEW_BEFORE_SECONDS = 1200
+RENEW_CHECK_SECONDS = 60
 
 
 class Machine:
@@ -64,11 +65,17 @@ class MetadataService:
         # them come from an instance.
         self.issued = {}
         self.lock = threading.Lock()
+        self.stopping = threading.Event()
         self.server = None
 
     # Registry -------------------------------------------------------------------------------
 
     def add(self, machine):
+        """Serves `machine` from now on, its role's credentials fetched already (as EC2 has them
+        before the instance boots): an SDK's metadata reads time out after 1 s, an STS call
+        answered while the local cloud is busy may take longer."""
+        if machine.role_arn:
+            self._renew(machine)
         with self.lock:
             self.machines[machine.instance_id] = machine
 
@@ -101,9 +108,11 @@ class MetadataService:
         self.server = ThreadingHTTPServer((self.host, self.port), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._renew_due, daemon=True).start()
         return self
 
     def stop(self):
+        self.stopping.set()
         if self.server:
             self.server.shutdown()
             self.server.server_close()
@@ -178,14 +187,32 @@ class MetadataService:
             return json.dumps(self._credentials(machine), indent=2)
         return None
 
+    def _renew(self, machine):
+        answer = self.sts.assume_role(RoleArn=machine.role_arn, RoleSessionName=machine.instance_id,
+                                      DurationSeconds=CREDENTIAL_SECONDS)["Credentials"]
+        with self.lock:
+            machine.credentials = {"answer": answer, "expires": answer["Expiration"].timestamp()}
+            self.issued[answer["AccessKeyId"]] = (machine.role_arn, machine.instance_id)
+
+    def _renew_due(self):
+        """Renews credentials well before they run out, away from the requests that read them."""
+        while not self.stopping.wait(RENEW_CHECK_SECONDS):
+            with self.lock:
+                due = [machine for machine in self.machines.values() if machine.role_arn and (
+                    machine.credentials is None or machine.credentials["expires"] - time.time() < RENEW_BEFORE_SECONDS)]
+            for machine in due:
+                try:
+                    self._renew(machine)
+                except Exception:  # pylint: disable=broad-except
+                    pass  # tried again at the next check; the current ones are still valid
+
     def _credentials(self, machine):
         with self.lock:
             current = machine.credentials
-            if current is None or current["expires"] - time.time() < RENEW_BEFORE_SECONDS:
-                answer = self.sts.assume_role(RoleArn=machine.role_arn, RoleSessionName=machine.instance_id,
-                                              DurationSeconds=CREDENTIAL_SECONDS)["Credentials"]
-                current = machine.credentials = {"answer": answer, "expires": answer["Expiration"].timestamp()}
-                self.issued[answer["AccessKeyId"]] = (machine.role_arn, machine.instance_id)
+        if current is None:
+            self._renew(machine)
+            with self.lock:
+                current = machine.credentials
         answer = current["answer"]
         return {"Code": "Success", "LastUpdated": _now(), "Type": "AWS-HMAC", "AccessKeyId": answer["AccessKeyId"],
                 "SecretAccessKey": answer["SecretAccessKey"], "Token": answer["SessionToken"],
