@@ -17,7 +17,9 @@ class EBNginx:
         # Under /tmp with an open mode: nginx's workers (not root) must reach the users file.
         self.base = Path(tempfile.mkdtemp(prefix="mlflowops-nginx-"))
         self.base.chmod(0o755)
-        self.instance = Instance(self.base, free_port(), app_port, venv_cache=None)
+        # No EC2 instance behind it: no metadata service, no AWS CLI, no AWS endpoint for its hooks.
+        self.instance = Instance(self.base, free_port(), app_port, venv_cache=None, instance_id="i-0standin0nginx000",
+                                 metadata=lambda hops: "http://127.0.0.1:9/", tools=lambda: "/nonexistent", aws_endpoint="http://127.0.0.1:9")
         self.source = self.instance.root / "current"
         extract(Path(bundle_zip).read_bytes(), self.source)
         self.instance.nginx.configure(self.source, app_port)
