@@ -18,7 +18,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 # pylint: disable=wrong-import-position
 from benchmarks.common import render_bundle, server_venv  # noqa: E402
 from localcloud.procs import free_port  # noqa: E402
-from support.cloud import LocalCloud, wait_ready  # noqa: E402
+from support.cloud import LocalCloud, instance_policy, instance_profile, wait_ready  # noqa: E402
 
 
 def one_round(bundle):
@@ -35,6 +35,9 @@ def one_round(bundle):
     eb.create_application(ApplicationName="bench")
     eb.create_application_version(ApplicationName="bench", VersionLabel="v1", SourceBundle={"S3Bucket": "bench-bundles", "S3Key": "b.zip"})
     env_ns = "aws:elasticbeanstalk:application:environment"
+    # The bundle's hook raises the instance's metadata hop limit with the instance profile's credentials.
+    instance_profile(cloud, "bench-instance", instance_policy("bench-artifacts", "a", ["arn:aws:secretsmanager:us-east-1:123456789012:secret:none-AbCdEf"],
+                                                              "bench-env"))
     eb.create_environment(
         ApplicationName="bench", EnvironmentName="bench-env", VersionLabel="v1",
         SolutionStackName=eb.list_available_solution_stacks()["SolutionStacks"][-1],
@@ -44,6 +47,7 @@ def one_round(bundle):
             {"Namespace": env_ns, "OptionName": "MLFLOW_DB_PORT", "Value": str(db["Port"])},
             {"Namespace": env_ns, "OptionName": "MLFLOW_DB_PASSWORD", "Value": "Bench-pass-0001"},
             {"Namespace": env_ns, "OptionName": "MLFLOW_ARTIFACTS_DESTINATION", "Value": "s3://bench-artifacts/a"},
+            {"Namespace": "aws:autoscaling:launchconfiguration", "OptionName": "IamInstanceProfile", "Value": "bench-instance"},
         ],
     )
     env = wait_ready(eb, "bench-env", timeout=300)
