@@ -5,7 +5,6 @@ once it answers, and on SIGTERM stops every instance, nginx and PostgreSQL it st
 removes its state (all but its log).
 """
 
-import io
 import json
 import logging
 import os
@@ -23,6 +22,7 @@ from werkzeug.serving import make_server
 
 from localcloud import config as config_module
 from localcloud.config import HOST
+from localcloud.iamcheck import credential_scope, peek_body
 from localcloud.postgres import Cluster
 from localcloud.procs import is_root
 
@@ -57,9 +57,8 @@ class RequestLog:
             return self.app(environ, start_response)
         service, action = self.describe(environ)
         # Calls signed with an instance profile's credentials come from an instance (its app or hooks).
-        authorization = environ.get("HTTP_AUTHORIZATION", "")
-        key = authorization.split("Credential=", 1)[1].split("/", 1)[0] if "Credential=" in authorization else ""
-        caller = "instance" if key and self.instance_key(key) else "client"
+        scope = credential_scope(environ)
+        caller = "instance" if scope and self.instance_key(scope[0]) else "client"
         record = {"time": time.time(), "service": service, "action": action, "caller": caller,
                   "kind": classify(environ.get("REQUEST_METHOD", ""), action)}
         with self.lock, open(self.path, "a", encoding="utf-8") as log:
@@ -68,21 +67,15 @@ class RequestLog:
 
     @staticmethod
     def describe(environ):
-        authorization = environ.get("HTTP_AUTHORIZATION", "")
-        service = "unknown"
-        if "Credential=" in authorization:
-            scope = authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/")
-            if len(scope) >= 4:
-                service = scope[3]
+        scope = credential_scope(environ)
+        service = scope[3] if len(scope) >= 4 else "unknown"
         target = environ.get("HTTP_X_AMZ_TARGET")
         if target:
             return service, target.rsplit(".", 1)[-1]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         content_type = environ.get("CONTENT_TYPE", "")
         if length and "x-www-form-urlencoded" in content_type:
-            body = environ["wsgi.input"].read(length)
-            environ["wsgi.input"] = io.BytesIO(body)
-            action = parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
+            action = parse_qs(peek_body(environ).decode("utf-8", "replace")).get("Action", [""])[0]
             if action:
                 return service, action
         query_action = parse_qs(environ.get("QUERY_STRING", "")).get("Action", [""])[0]

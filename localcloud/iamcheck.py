@@ -26,11 +26,28 @@ import json
 import re
 from urllib.parse import parse_qs, unquote
 from xml.etree import ElementTree
+from xml.sax.saxutils import escape
+
+from moto.utilities.utils import get_partition
 
 ACCOUNT = "123456789012"
 # The query parameters of ListObjects(V2) and HeadBucket: nothing else on a bucket is a listing.
 _LIST_PARAMETERS = {"list-type", "prefix", "delimiter", "max-keys", "continuation-token", "start-after", "marker", "encoding-type",
                     "fetch-owner"}
+
+
+def credential_scope(environ):
+    """A SigV4-signed request's credential scope: [access key id, date, region, service,
+    "aws4_request"], or [] when it isn't signed that way."""
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    return authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/") if "Credential=" in authorization else []
+
+
+def peek_body(environ):
+    """The request's body, read here and put back for whatever reads it next."""
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
 
 
 class Request:
@@ -39,12 +56,10 @@ class Request:
     def __init__(self, environ, body):
         self.environ = environ
         self.body = body
-        authorization = environ.get("HTTP_AUTHORIZATION", "")
-        scope = authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/") if "Credential=" in authorization else []
-        self.access_key = scope[0] if scope else ""
+        scope = credential_scope(environ)
         self.region = scope[2] if len(scope) > 2 else "us-east-1"
         self.service = scope[3] if len(scope) > 3 else ""
-        self.partition = "aws-cn" if self.region.startswith("cn-") else ("aws-us-gov" if self.region.startswith("us-gov-") else "aws")
+        self.partition = get_partition(self.region)
         self.query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         self.form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True) \
             if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", "") else {}
@@ -210,19 +225,15 @@ class InstanceAuthorizer:
         self.resource_tags = resource_tags
 
     def __call__(self, environ, start_response):
-        authorization = environ.get("HTTP_AUTHORIZATION", "")
-        key = authorization.split("Credential=", 1)[1].split("/", 1)[0] if "Credential=" in authorization else ""
-        identity = self.role_of_key(key) if key else None
+        scope = credential_scope(environ)
+        identity = self.role_of_key(scope[0]) if scope else None
         if identity is None:
             return self.app(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         content_type = environ.get("CONTENT_TYPE", "")
         # Only small control bodies are read (forms, JSON, DeleteObjects' XML); object data streams on.
         control = "form-urlencoded" in content_type or "json" in content_type or "delete" in environ.get("QUERY_STRING", "")
-        readable = length and length <= 1024 * 1024 and control
-        body = environ["wsgi.input"].read(length) if readable else b""
-        if readable:
-            environ["wsgi.input"] = io.BytesIO(body)
+        body = peek_body(environ) if length and length <= 1024 * 1024 and control else b""
         request = Request(environ, body)
         role_arn, session = identity
         principal = "arn:%s:sts::%s:assumed-role/%s/%s" % (request.partition, ACCOUNT, role_arn.rsplit("/", 1)[-1], session)
@@ -252,23 +263,19 @@ def _denied(start_response, request, principal, action, resource, why):
     message = "User: %s is not authorized to perform: %s on resource: %s %s" % (principal, action, resource, why)
     if request.service == "s3":
         body, status, kind = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>%s</Message></Error>"
-                              % _xml(message)), "403 Forbidden", "application/xml"
+                              % escape(message)), "403 Forbidden", "application/xml"
     elif request.environ.get("HTTP_X_AMZ_TARGET"):
         body, status, kind = json.dumps({"__type": "AccessDeniedException", "Message": message}), "400 Bad Request", "application/x-amz-json-1.1"
     elif request.service == "ec2":
         body, status, kind = ("<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform "
-                              "this operation. %s</Message></Error></Errors><RequestID>localcloud</RequestID></Response>" % _xml(message)), \
+                              "this operation. %s</Message></Error></Errors><RequestID>localcloud</RequestID></Response>" % escape(message)), \
             "403 Forbidden", "text/xml"
     else:
         body, status, kind = ("<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>%s</Message></Error>"
-                              "<RequestId>localcloud</RequestId></ErrorResponse>" % _xml(message)), "403 Forbidden", "text/xml"
+                              "<RequestId>localcloud</RequestId></ErrorResponse>" % escape(message)), "403 Forbidden", "text/xml"
     data = body.encode()
     start_response(status, [("Content-Type", kind), ("Content-Length", str(len(data)))])
     return [data]
-
-
-def _xml(text):
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def moto_role_documents(role_arn):

@@ -152,7 +152,7 @@ class Platform(Driver):
         """
         settings = environment.settings
         profile = options.effective(settings, options.LAUNCH, "IamInstanceProfile").strip()
-        role_arn = self._instance_profile_role(profile) if profile else None
+        role_arn = self._instance_role(settings)
         imds_v1_off = options.effective(settings, options.LAUNCH, "DisableIMDSv1").lower() == "true"
         request = {
             "ImageId": self._amazon_linux_image(), "MinCount": 1, "MaxCount": 1,
@@ -173,7 +173,11 @@ class Platform(Driver):
         except (ClientError, BotoCoreError):
             pass  # gone already (a reset), or the API stopped first (the local cloud stopping)
 
-    def _instance_profile_role(self, profile):
+    def _instance_role(self, settings):
+        """The ARN of the role of the environment's instance profile; None without a profile or role."""
+        profile = options.effective(settings, options.LAUNCH, "IamInstanceProfile").strip()
+        if not profile:
+            return None
         name = profile.rsplit("/", 1)[-1]
         try:
             roles = self.client("iam").get_instance_profile(InstanceProfileName=name)["InstanceProfile"]["Roles"]
@@ -201,8 +205,7 @@ class Platform(Driver):
         variables.update(options.environment_properties(settings))
         references = options.secret_references(settings)
         if references:
-            profile = options.effective(settings, options.LAUNCH, "IamInstanceProfile").strip()
-            role_arn = self._instance_profile_role(profile) if profile else None
+            role_arn = self._instance_role(settings)
             for name, reference in references.items():
                 variables[name] = self.secret(reference, role_arn)
         return variables

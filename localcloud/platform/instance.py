@@ -106,9 +106,13 @@ class Instance:
             self.nginx.start()
         self.run_hooks(current, hooks, "postdeploy")
 
-    def _app_environment(self, image, venv, port_variable, environment):
+    def _home(self):
         home = self.root / "home"
-        home.mkdir(exist_ok=True)
+        home.mkdir(parents=True, exist_ok=True)
+        return home
+
+    def _app_environment(self, image, venv, port_variable, environment):
+        home = self._home()
         variables = {"PATH": "%s:%s" % (venv / "bin", os.environ.get("PATH", "/usr/bin:/bin")), "HOME": str(home), "LANG": "C.UTF-8"}
         variables.update(image.env)
         variables.update(environment)
@@ -118,12 +122,10 @@ class Instance:
         return variables
 
     def _hook_environment(self):
-        home = self.root / "home"
-        home.mkdir(parents=True, exist_ok=True)
         env = {name: value for name, value in os.environ.items() if not name.startswith(_HOOK_DROPPED)}
         env.update({
             "PATH": "%s:%s" % (self.tools(), os.environ.get("PATH", "/usr/bin:/bin")),
-            "HOME": str(home),
+            "HOME": str(self._home()),
             "MLFLOWOPS_NGINX_CONF_DIR": str(self.nginx.root),
             "AWS_EC2_METADATA_SERVICE_ENDPOINT": self.metadata(1),
             # Only here: the AWS APIs are the local cloud's endpoint, not AWS's public ones.
