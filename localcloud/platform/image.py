@@ -7,6 +7,7 @@ WORKDIR the working folder, EXPOSE the port nginx proxies to, ENTRYPOINT/CMD the
 Other RUN lines (package installs, useradd, chmod) have no meaning here and are skipped.
 """
 
+import fcntl
 import hashlib
 import json
 import os
@@ -15,11 +16,7 @@ import shlex
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
-
-_VENV_LOCKS = {}
-_VENV_LOCKS_GUARD = threading.Lock()
 
 
 class ImageError(Exception):
@@ -153,9 +150,11 @@ def prepared_venv(requirements, cache, prefix="server-"):
     content = Path(requirements).read_bytes() if requirements else b""
     key = hashlib.sha256(content).hexdigest()[:12]
     venv = Path(cache) / (prefix + key)
-    with _VENV_LOCKS_GUARD:
-        lock = _VENV_LOCKS.setdefault(prefix + key, threading.Lock())
-    with lock:
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    # A file lock, not a thread lock: the test suite's local clouds and molecule's run side by
+    # side, in several processes, and must not build (or remove) the same folder together.
+    with open(venv.parent / (venv.name + ".lock"), "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         if not (venv / ".ready").exists():
             shutil.rmtree(venv, ignore_errors=True)
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
