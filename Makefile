@@ -30,7 +30,11 @@ $(COLLECTION_LINK):
 deploy: setup
 	ansible-playbook deploy.yml
 
-test: setup pytest lint sanity molecule
+# The quick checks first, then the two long suites side by side: each starts its own local
+# clouds on their own ports and state folders, and their output is printed suite by suite.
+test: setup
+	$(MAKE) --no-print-directory lint sanity
+	$(MAKE) --no-print-directory --jobs=2 --output-sync=target pytest molecule
 
 pytest:
 	pytest tests
