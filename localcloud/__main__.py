@@ -35,7 +35,7 @@ def read_pid(config):
 
 def answers(config):
     """Whether the API answers (a cheap call: moto's data.json dumps every resource)."""
-    request = urllib.request.Request(config.endpoint + "/", data=b"Action=GetCallerIdentity&Version=2011-06-15",
+    request = urllib.request.Request(config.http_endpoint + "/", data=b"Action=GetCallerIdentity&Version=2011-06-15",
                                      headers={"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "localcloud-platform (cli)",
                                               "Authorization": "AWS4-HMAC-SHA256 Credential=localcloud/20260101/us-east-1/sts/aws4_request"})
     try:
@@ -119,7 +119,7 @@ def status(config):
 
 def reset(config):
     began = time.monotonic()
-    request = urllib.request.Request(config.endpoint + "/moto-api/reset", data=b"", method="POST")
+    request = urllib.request.Request(config.http_endpoint + "/moto-api/reset", data=b"", method="POST")
     with urllib.request.urlopen(request, timeout=60):
         pass
     print("Reset in %.2f s" % (time.monotonic() - began))
@@ -128,6 +128,7 @@ def reset(config):
 
 def env(config):
     print("export AWS_ENDPOINT_URL=%s" % config.endpoint)
+    print("export AWS_CA_BUNDLE=%s" % config.ca_certificate)
     print("export AWS_DEFAULT_REGION=%s" % config.region)
     print("export AWS_ACCESS_KEY_ID=localcloud AWS_SECRET_ACCESS_KEY=localcloud")
     return 0

@@ -29,7 +29,18 @@ class Config:
 
     @property
     def endpoint(self):
+        """The AWS APIs over HTTPS, as AWS serves them (certificate from the local CA, for the
+        address: the API's clients address S3 buckets by path only on an address)."""
+        return "https://%s:%d" % (HOST, self.port)
+
+    @property
+    def http_endpoint(self):
+        """The same port over plain HTTP: S3 answers it too, and a TLS-only bucket policy refuses it."""
         return "http://%s:%d" % (HOST, self.port)
+
+    @property
+    def ca_certificate(self):
+        return self.state_dir / "tls" / "ca.pem"
 
     @property
     def pid_file(self):

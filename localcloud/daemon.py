@@ -10,6 +10,8 @@ import logging
 import os
 import shutil
 import signal
+import socket
+import ssl
 import sys
 import threading
 import time
@@ -18,7 +20,8 @@ from urllib.parse import parse_qs
 os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
 # pylint: disable=wrong-import-position
-from werkzeug.serving import make_server
+from moto.moto_server.werkzeug_app import MotoRequestHandler
+from werkzeug.serving import ThreadedWSGIServer
 
 from localcloud import config as config_module
 from localcloud.config import HOST
@@ -84,6 +87,38 @@ class RequestLog:
         return service, "%s %s" % (environ.get("REQUEST_METHOD"), environ.get("PATH_INFO", "/"))
 
 
+class EitherProtocolHandler(MotoRequestHandler):
+    def make_environ(self):
+        environ = super().make_environ()
+        # What aws:SecureTransport reads: whether this connection is TLS.
+        environ["wsgi.url_scheme"] = "https" if isinstance(self.connection, ssl.SSLSocket) else "http"
+        return environ
+
+
+class EitherProtocolServer(ThreadedWSGIServer):
+    """The AWS APIs on one port over HTTPS and over plain HTTP, as S3 answers both: a connection
+    whose first byte opens a TLS handshake is served over TLS with the local CA's certificate."""
+
+    def __init__(self, host, port, app, tls_context):
+        super().__init__(host, port, app, handler=EitherProtocolHandler)
+        self.ssl_context = tls_context  # not the listening socket's: werkzeug reads it for its TLS errors
+
+    def finish_request(self, request, client_address):
+        request.settimeout(60)
+        try:
+            first = request.recv(1, socket.MSG_PEEK)
+            if first == b"\x16":  # a TLS record: handshake
+                request = self.ssl_context.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError):
+            return
+        request.settimeout(None)
+        try:
+            self.RequestHandlerClass(request, client_address, self)
+        finally:
+            if isinstance(request, ssl.SSLSocket):
+                self.shutdown_request(request)
+
+
 def open_state_dir(config):
     config.state_dir.mkdir(parents=True, exist_ok=True)
     if is_root():
@@ -107,7 +142,7 @@ def clean_state(config):
 def serve(config):
     # pylint: disable=import-outside-toplevel
     from moto.moto_api._internal import models as moto_api_models
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from localcloud import acm, eb, ec2, iamcheck, rds, s3large, s3policy, s3presign, tls
     from localcloud.eb import models as eb_models
@@ -147,7 +182,11 @@ def serve(config):
     checked = iamcheck.InstanceAuthorizer(moto_app, platform.instance_identity, iamcheck.moto_role_documents, iamcheck.moto_bucket_document,
                                           iamcheck.moto_instance_tags)
     app = RequestLog(checked, config.request_log, platform.is_instance_key)
-    server = make_server(HOST, config.port, app, threaded=True, request_handler=MotoRequestHandler)
+    api_cert, api_key = tls.issue(ca_cert, ca_key, ["localhost"], config.state_dir / "tls" / "api.pem", config.state_dir / "tls" / "api-key.pem",
+                                  addresses=[HOST])
+    tls_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls_context.load_cert_chain(api_cert, api_key)
+    server = EitherProtocolServer(HOST, config.port, app, tls_context)
     config.request_log.write_text("")
     acm.add_standing_certificate(ca_cert, ca_key, config.state_dir / "tls", config.region)
 
@@ -157,7 +196,7 @@ def serve(config):
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     (config.state_dir / "localcloud.json").write_text(json.dumps({
-        "pid": os.getpid(), "endpoint": config.endpoint, "region": config.region,
+        "pid": os.getpid(), "endpoint": config.endpoint, "http_endpoint": config.http_endpoint, "region": config.region,
         "ca_certificate": str(ca_cert), "postgres_port": cluster.port,
     }, indent=2))
     config.pid_file.write_text(str(os.getpid()))

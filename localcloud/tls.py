@@ -54,8 +54,9 @@ def make_ca(folder):
     return cert_path, key_path
 
 
-def issue(ca_cert_path, ca_key_path, names, cert_path, key_path):
-    """A server certificate from the CA for these DNS names (wildcards kept as given)."""
+def issue(ca_cert_path, ca_key_path, names, cert_path, key_path, addresses=()):
+    """A server certificate from the CA for these DNS names (wildcards kept as given) and, for
+    the AWS API endpoint only, IP `addresses`."""
     ca_cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
     ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
     names = list(dict.fromkeys(names)) or [NO_NAME]
@@ -72,7 +73,8 @@ def issue(ca_cert_path, ca_key_path, names, cert_path, key_path):
         .issuer_name(ca_cert.subject).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(_now() - datetime.timedelta(minutes=5)).not_valid_after(_now() + datetime.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name) for name in names]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name) for name in names]
+                                                   + [x509.IPAddress(ipaddress.ip_address(address)) for address in addresses]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())
     )

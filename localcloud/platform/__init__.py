@@ -62,10 +62,15 @@ class Platform(Driver):
         """The folder of commands an instance has on its PATH besides the system's (the AWS CLI)."""
         return prepared_venv(INSTANCE_TOOLS, self.config.venv_cache, prefix="instance-tools-") / "bin"
 
+    def aws_api_variables(self):
+        """Where an instance's SDKs find the AWS APIs: the local cloud's HTTPS endpoint, signed by
+        the local CA (on AWS: the public endpoints, signed by public CAs)."""
+        return {"AWS_ENDPOINT_URL": self.config.endpoint, "AWS_CA_BUNDLE": str(self.ca_cert)}
+
     def client(self, service):
         if service not in self._clients:
             self._clients[service] = boto3.client(
-                service, endpoint_url=self.config.endpoint, region_name=self.config.region,
+                service, endpoint_url=self.config.endpoint, region_name=self.config.region, verify=str(self.ca_cert),
                 aws_access_key_id="localcloud", aws_secret_access_key="localcloud",
                 config=BotoConfig(user_agent_extra=USER_AGENT, retries={"max_attempts": 2}),
             )
@@ -198,10 +203,7 @@ class Platform(Driver):
         environment properties only, so an SDK inside has none unless a property sets it (S3
         clients then sign for us-east-1).
         """
-        variables = {
-            "AWS_ENDPOINT_URL": self.config.endpoint,
-            "MLFLOW_S3_ENDPOINT_URL": self.config.endpoint,
-        }
+        variables = dict(self.aws_api_variables(), MLFLOW_S3_ENDPOINT_URL=self.config.endpoint)
         variables.update(options.environment_properties(settings))
         references = options.secret_references(settings)
         if references:

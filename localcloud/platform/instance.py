@@ -30,14 +30,14 @@ _HOOK_DROPPED = ("AWS_", "BOTO_")
 
 
 class Instance:
-    def __init__(self, root, nginx_port, app_port, venv_cache, instance_id, metadata, tools, aws_endpoint):
+    def __init__(self, root, nginx_port, app_port, venv_cache, instance_id, metadata, tools, aws_api):
         """`metadata(hops)`: the instance's metadata service address for a caller `hops` hops away
         (1: the instance itself, its hooks; 2: a container on Docker's bridge, the app);
         `tools()`: the folder of commands the instance has besides the system's (the AWS CLI)."""
         self.id = instance_id
         self.metadata = metadata
         self.tools = tools
-        self.aws_endpoint = aws_endpoint
+        self.aws_api = aws_api
         self.root = Path(root) / self.id
         self.nginx = InstanceNginx(self.root / "nginx", nginx_port)
         self.app_port = app_port
@@ -128,9 +128,9 @@ class Instance:
             "HOME": str(self._home()),
             "MLFLOWOPS_NGINX_CONF_DIR": str(self.nginx.root),
             "AWS_EC2_METADATA_SERVICE_ENDPOINT": self.metadata(1),
-            # Only here: the AWS APIs are the local cloud's endpoint, not AWS's public ones.
-            "AWS_ENDPOINT_URL": self.aws_endpoint,
         })
+        # Only here: the AWS APIs are the local cloud's endpoint, not AWS's public ones.
+        env.update(self.aws_api)
         return env
 
     def run_hooks(self, source, kind, stage):

@@ -19,7 +19,7 @@ class EBNginx:
         self.base.chmod(0o755)
         # No EC2 instance behind it: no metadata service, no AWS CLI, no AWS endpoint for its hooks.
         self.instance = Instance(self.base, free_port(), app_port, venv_cache=None, instance_id="i-0standin0nginx000",
-                                 metadata=lambda hops: "http://127.0.0.1:9/", tools=lambda: "/nonexistent", aws_endpoint="http://127.0.0.1:9")
+                                 metadata=lambda hops: "http://127.0.0.1:9/", tools=lambda: "/nonexistent", aws_api={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
         self.source = self.instance.root / "current"
         extract(Path(bundle_zip).read_bytes(), self.source)
         self.instance.nginx.configure(self.source, app_port)
