@@ -10,7 +10,8 @@ conditions and no Deny does, as in
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
 What can't be evaluated here counts against the caller: a condition operator or key this module
 doesn't know never satisfies an Allow and always satisfies a Deny, and a request whose action
-it can't name is refused. The deployer's calls are not checked (yet).
+it can't name is refused. The deployer's calls are checked against bucket policies only (their
+Deny statements apply to every caller); its own permissions are moto's, everything.
 
 The actions and resources of the calls instances make (AWS's service authorization reference):
   S3 objects: GetObject (GET/HEAD), PutObject (PUT, and the multipart upload's create, parts and
@@ -38,9 +39,13 @@ _LIST_PARAMETERS = {"list-type", "prefix", "delimiter", "max-keys", "continuatio
 
 def credential_scope(environ):
     """A SigV4-signed request's credential scope: [access key id, date, region, service,
-    "aws4_request"], or [] when it isn't signed that way."""
+    "aws4_request"], from its Authorization header or, for a presigned URL, its query; [] when
+    it isn't signed that way."""
     authorization = environ.get("HTTP_AUTHORIZATION", "")
-    return authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/") if "Credential=" in authorization else []
+    if "Credential=" in authorization:
+        return authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+    presigned = parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential")
+    return presigned[0].split("/") if presigned else []
 
 
 def peek_body(environ):
@@ -58,9 +63,11 @@ class Request:
         self.body = body
         scope = credential_scope(environ)
         self.region = scope[2] if len(scope) > 2 else "us-east-1"
-        self.service = scope[3] if len(scope) > 3 else ""
+        self.service = scope[3] if len(scope) > 3 else "s3"
         self.partition = get_partition(self.region)
-        self.query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        # A presigned URL's signature parameters are not part of what it asks for.
+        self.query = {name: values for name, values in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).items()
+                      if not name.lower().startswith("x-amz-") and name not in ("AWSAccessKeyId", "Signature", "Expires")}
         self.form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True) \
             if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", "") else {}
         self.secure = environ.get("wsgi.url_scheme") == "https"
@@ -93,6 +100,13 @@ class Request:
                 self.partition, self.region, ACCOUNT, secret)
         return [(action, resource, context)]
 
+    def s3_resource(self):
+        """The ARN of the bucket or object an S3 request's path names ("*" for none)."""
+        bucket, _slash, key = unquote(self.environ.get("PATH_INFO", "/")).lstrip("/").partition("/")
+        if not bucket:
+            return "*"
+        return "arn:%s:s3:::%s" % (self.partition, bucket) + ("/" + key if key else "")
+
     def _s3_checks(self):
         method = self.environ.get("REQUEST_METHOD", "GET")
         path = unquote(self.environ.get("PATH_INFO", "/")).lstrip("/")
@@ -117,7 +131,9 @@ class Request:
             action = {"PUT": "s3:PutObject", "POST": "s3:PutObject", "DELETE": "s3:AbortMultipartUpload",
                       "GET": "s3:ListMultipartUploadParts"}.get(method)
             return [(action, object_arn, {})] if action else None
-        if set(query) - {"uploads", "partNumber", "versionId", "x-id"}:
+        # GetObject's response-* overrides (a presigned download's Content-Disposition) need no more than GetObject.
+        overrides = {name for name in query if name.startswith("response-")} if method in ("GET", "HEAD") else set()
+        if set(query) - {"uploads", "partNumber", "versionId", "x-id"} - overrides:
             return None  # tagging, ACLs, retention...: not what the server does
         if method in ("GET", "HEAD"):
             return [("s3:GetObjectVersion" if "versionId" in query else "s3:GetObject", object_arn, {})]
@@ -213,6 +229,10 @@ def decide(documents, action, resource, context, resource_documents=()):
 
 # The WSGI middleware ----------------------------------------------------------------------------
 
+# The deployer's own permissions, as moto grants them: everything.
+_EVERYTHING = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
 class InstanceAuthorizer:
     def __init__(self, app, role_of_key, role_documents, bucket_document, resource_tags):
         """`role_of_key(access key id)`: (role ARN, session name) of an instance's credentials, or
@@ -227,7 +247,9 @@ class InstanceAuthorizer:
     def __call__(self, environ, start_response):
         scope = credential_scope(environ)
         identity = self.role_of_key(scope[0]) if scope else None
-        if identity is None:
+        # Unsigned or SigV2-signed requests (anonymous, and S3's older presigned URLs) are S3's.
+        s3 = scope[3] == "s3" if len(scope) > 3 else not environ.get("PATH_INFO", "").startswith("/moto-api")
+        if identity is None and not s3:
             return self.app(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         content_type = environ.get("CONTENT_TYPE", "")
@@ -235,20 +257,26 @@ class InstanceAuthorizer:
         control = "form-urlencoded" in content_type or "json" in content_type or "delete" in environ.get("QUERY_STRING", "")
         body = peek_body(environ) if length and length <= 1024 * 1024 and control else b""
         request = Request(environ, body)
-        role_arn, session = identity
-        principal = "arn:%s:sts::%s:assumed-role/%s/%s" % (request.partition, ACCOUNT, role_arn.rsplit("/", 1)[-1], session)
         checks = request.checks(self.resource_tags)
-        if not checks or any(action is None for action, _resource, _context in checks):
-            return _denied(start_response, request, principal, "%s %s" % (environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")), "*",
-                           "because the local cloud can't tell which action this request needs")
-        documents = self.role_documents(role_arn)
+        if identity is None:
+            # Anyone else (the deployer): allowed by their own policies as moto allows them, but a
+            # bucket policy's Deny applies to every caller of the account too. A request this module
+            # can't name still meets the Deny statements that cover every S3 action.
+            principal = "arn:%s:iam::%s:user/%s" % (request.partition, ACCOUNT, scope[0]) if scope else "anonymous"
+            documents = [_EVERYTHING]
+            checks = checks if checks and all(action for action, _resource, _context in checks) else [("s3:*", request.s3_resource(), {})]
+        else:
+            role_arn, session = identity
+            principal = "arn:%s:sts::%s:assumed-role/%s/%s" % (request.partition, ACCOUNT, role_arn.rsplit("/", 1)[-1], session)
+            if not checks or any(action is None for action, _resource, _context in checks):
+                return _denied(start_response, request, principal, "%s %s" % (environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")), "*",
+                               "because the local cloud can't tell which action this request needs")
+            documents = self.role_documents(role_arn)
         for action, resource, context in checks:
             if action.lower() == "sts:getcalleridentity":
                 continue  # needs no permission (AWS: "no permissions are required")
-            if request.secure:
-                # The local endpoint is plain HTTP: there the key is left out (so a TLS-only Deny
-                # doesn't apply) until it speaks HTTPS; README, "where it differs".
-                context = dict(context, **{"aws:SecureTransport": "true"})
+            # Every request carries it: whether it came over TLS.
+            context = dict(context, **{"aws:SecureTransport": "true" if request.secure else "false"})
             bucket_documents = []
             if action.startswith("s3:") and resource.startswith("arn:"):
                 document = self.bucket_document(resource.split(":::", 1)[1].split("/", 1)[0])

@@ -6,6 +6,8 @@ application versions are checked against what lies in the emulated S3.
 
 import re
 import time
+import urllib.error
+import urllib.request
 
 import boto3
 import botocore.config
@@ -278,14 +280,12 @@ def test_reset_forgets_everything(cloud, eb):
 
 def test_a_presigned_url_signed_for_another_region_than_its_buckets_is_refused(cloud):
     """As S3 refuses it (a server whose S3 client has no region signs for us-east-1)."""
-    import urllib.error  # pylint: disable=import-outside-toplevel
-    import urllib.request  # pylint: disable=import-outside-toplevel
 
     cloud.client("s3").create_bucket(Bucket="far-away", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
 
     def put(region):
         # Signed as MLflow's S3 client signs (SigV4); a client without a region signs for none.
-        signer = boto3.client("s3", endpoint_url=cloud.endpoint, region_name=region, aws_access_key_id="test", aws_secret_access_key="test",
+        signer = boto3.client("s3", endpoint_url=cloud.http_endpoint, region_name=region, aws_access_key_id="test", aws_secret_access_key="test",
                               config=botocore.config.Config(signature_version="s3v4"))
         url = signer.generate_presigned_url("put_object", Params={"Bucket": "far-away", "Key": "k"})
         try:
@@ -303,21 +303,35 @@ def test_a_presigned_url_signed_for_another_region_than_its_buckets_is_refused(c
     assert cloud.client("s3", "eu-west-1").get_object(Bucket="far-away", Key="k")["Body"].read() == b"v"
 
 
-def test_bucket_policies_with_conditions_do_not_lock_out_the_http_endpoint(cloud):
+def test_a_tls_only_bucket_policy_refuses_plain_http_to_everyone_and_allows_https(cloud):
     import json  # pylint: disable=import-outside-toplevel
 
-    s3 = cloud.client("s3")
+    s3, plain = cloud.client("s3"), cloud.client("s3", tls=False)
     s3.create_bucket(Bucket="tls-only")
     tls_only = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
                 "Resource": ["arn:aws:s3:::tls-only", "arn:aws:s3:::tls-only/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
     s3.put_bucket_policy(Bucket="tls-only", Policy=json.dumps(tls_only))
     s3.put_object(Bucket="tls-only", Key="k", Body=b"v")
     assert s3.get_object(Bucket="tls-only", Key="k")["Body"].read() == b"v"
-    # A statement without a condition still applies.
+    # The same account's keys over plain HTTP: the Deny applies to every caller, whatever the call.
+    for call in (lambda: plain.get_object(Bucket="tls-only", Key="k"), lambda: plain.put_object(Bucket="tls-only", Key="k", Body=b"x"),
+                 lambda: plain.list_objects_v2(Bucket="tls-only"), lambda: plain.delete_bucket_policy(Bucket="tls-only")):
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            call()
+        assert refused.value.response["Error"]["Code"] == "AccessDenied", refused.value.response
+        assert "explicit deny in a resource-based policy" in refused.value.response["Error"]["Message"]
+    # A presigned URL too: valid, but for plain HTTP.
+    url = plain.generate_presigned_url("get_object", Params={"Bucket": "tls-only", "Key": "k"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url, timeout=10)  # pylint: disable=consider-using-with
+    assert refused.value.code == 403
+    assert s3.get_object(Bucket="tls-only", Key="k")["Body"].read() == b"v"
+    # A statement without a condition applies over HTTPS too.
     deny_get = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::tls-only/*"}]}
     s3.put_bucket_policy(Bucket="tls-only", Policy=json.dumps(deny_get))
     with pytest.raises(botocore.exceptions.ClientError):
         s3.get_object(Bucket="tls-only", Key="k")
+    assert s3.list_objects_v2(Bucket="tls-only")["KeyCount"] == 1
 
 
 def test_rds_reports_the_full_engine_version_of_a_major_and_refuses_a_bare_major_as_a_modification(cloud):

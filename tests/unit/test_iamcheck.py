@@ -59,9 +59,9 @@ def test_what_cant_be_evaluated_counts_against_the_caller():
     assert iamcheck.decide([if_exists], "s3:DeleteObject", BUCKET + "/x", {}) != "allow"
 
 
-def environ(method, path, query="", body=b"", content_type="", target=None, service="s3"):
+def environ(method, path, query="", body=b"", content_type="", target=None, service="s3", scheme="https"):
     env = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "CONTENT_TYPE": content_type,
-           "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http",
+           "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": scheme,
            "HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20261201/us-east-1/%s/aws4_request, Signature=x" % service}
     if target:
         env["HTTP_X_AMZ_TARGET"] = target
@@ -71,6 +71,8 @@ def environ(method, path, query="", body=b"", content_type="", target=None, serv
 @pytest.mark.parametrize("method, path, query, body, expected", [
     ("GET", "/artifacts/mlflow/a.txt", "", b"", [("s3:GetObject", BUCKET + "/mlflow/a.txt", {})]),
     ("HEAD", "/artifacts/mlflow/a.txt", "", b"", [("s3:GetObject", BUCKET + "/mlflow/a.txt", {})]),
+    ("GET", "/artifacts/mlflow/a.txt", "response-content-disposition=attachment", b"", [("s3:GetObject", BUCKET + "/mlflow/a.txt", {})]),
+    ("PUT", "/artifacts/mlflow/a.txt", "response-content-disposition=attachment", b"", None),
     ("PUT", "/artifacts/mlflow/a.txt", "", b"", [("s3:PutObject", BUCKET + "/mlflow/a.txt", {})]),
     ("POST", "/artifacts/mlflow/big", "uploads", b"", [("s3:PutObject", BUCKET + "/mlflow/big", {})]),
     ("PUT", "/artifacts/mlflow/big", "partNumber=2&uploadId=u", b"", [("s3:PutObject", BUCKET + "/mlflow/big", {})]),
@@ -99,7 +101,7 @@ def test_other_services_name_the_resource_and_its_tags():
         ("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:us-east-1:123456789012:secret:mlflow/flask-secret-key-*", {})]
 
 
-def test_the_middleware_refuses_an_instance_in_the_services_own_words_and_lets_others_through():
+def test_the_middleware_refuses_in_the_services_own_words_and_applies_bucket_policies_to_everyone():
     seen = []
 
     def app(env, start_response):
@@ -119,9 +121,32 @@ def test_the_middleware_refuses_an_instance_in_the_services_own_words_and_lets_o
     assert b"assumed-role/r/i-1 is not authorized to perform: s3:PutObject on resource: arn:aws:s3:::artifacts/other/a.txt" in body
     assert seen == []
     assert b"".join(authorizer(environ("PUT", "/artifacts/mlflow/a.txt"), start_response)) == b"ok" and statuses[-1] == "200 OK"
-    other = environ("DELETE", "/artifacts/mlflow/a.txt")
-    other["HTTP_AUTHORIZATION"] = other["HTTP_AUTHORIZATION"].replace("ASIAEXAMPLE", "AKIADEPLOYER")
-    assert b"".join(authorizer(other, start_response)) == b"ok", "only the instances' calls are checked"
+    # Over plain HTTP the bucket's TLS-only statement refuses what the role allows.
+    body = b"".join(authorizer(environ("PUT", "/artifacts/mlflow/a.txt", scheme="http"), start_response))
+    assert statuses[-1].startswith("403") and b"with an explicit deny in a resource-based policy" in body
+
+    def deployer(*args, **kwargs):
+        request = environ(*args, **kwargs)
+        request["HTTP_AUTHORIZATION"] = request["HTTP_AUTHORIZATION"].replace("ASIAEXAMPLE", "AKIADEPLOYER")
+        return b"".join(authorizer(request, start_response))
+
+    # Anyone else: their own permissions are not checked, the bucket's Deny statements are, on
+    # requests the check can't name too (a bucket's policy, here).
+    assert deployer("DELETE", "/artifacts/other/a.txt") == b"ok" and statuses[-1] == "200 OK"
+    for method, query in (("DELETE", ""), ("PUT", "policy")):
+        body = deployer(method, "/artifacts/other/a.txt" if not query else "/artifacts", query, scheme="http")
+        assert statuses[-1].startswith("403") and b"user/AKIADEPLOYER is not authorized" in body, body
+    assert deployer("POST", "/", body=b"Action=TerminateInstances&InstanceId.1=i-9", content_type="application/x-www-form-urlencoded",
+                    service="ec2", scheme="http") == b"ok"
     ec2 = environ("POST", "/", body=b"Action=TerminateInstances&InstanceId.1=i-9", content_type="application/x-www-form-urlencoded", service="ec2")
     body = b"".join(authorizer(ec2, start_response))
     assert statuses[-1].startswith("403") and b"<Code>UnauthorizedOperation</Code>" in body
+
+
+def test_a_presigned_url_is_checked_as_its_signer():
+    query = ("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIAEXAMPLE%2F20261201%2Feu-west-1%2Fs3%2Faws4_request"
+             "&X-Amz-Date=20261201T000000Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host&X-Amz-Signature=abc&partNumber=1&uploadId=u")
+    request = environ("PUT", "/artifacts/mlflow/big", query)
+    del request["HTTP_AUTHORIZATION"]
+    assert iamcheck.credential_scope(request) == ["ASIAEXAMPLE", "20261201", "eu-west-1", "s3", "aws4_request"]
+    assert iamcheck.Request(request, b"").checks(lambda instance_id: {}) == [("s3:PutObject", BUCKET + "/mlflow/big", {})]
