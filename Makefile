@@ -27,8 +27,9 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn ../../../.. $@
 
+# AWS_CA_BUNDLE: the local cloud's CA, for the lookups (its modules get it from the inventory).
 deploy: setup
-	ansible-playbook deploy.yml
+	AWS_CA_BUNDLE=$${LOCALCLOUD_STATE_DIR:-$(CURDIR)/.state/localcloud}/tls/ca.pem ansible-playbook deploy.yml
 
 # The quick checks first, then the two long suites side by side: each starts its own local
 # clouds on their own ports and state folders, and their output is printed suite by suite.

@@ -32,7 +32,7 @@ from benchmarks.common import render_bundle, server_venv, start_mlflow  # noqa: 
 from localcloud.platform.nginx import FrontDoor  # noqa: E402
 from localcloud.procs import free_port, http_status, stop_group  # noqa: E402
 from localcloud.tls import localhost_certificate  # noqa: E402
-from support.ansible import ansible_env  # noqa: E402
+from support.ansible import playbook_env  # noqa: E402
 from support.cloud import LocalCloud  # noqa: E402
 
 EXPERIMENT = "concurrent-writers"
@@ -136,7 +136,7 @@ def instance_pids(cloud):
 
 def deploy(cloud, instances):
     """deploy.yml with this many instances; returns the client's settings for the front door."""
-    env = ansible_env(cloud.env)
+    env = playbook_env(cloud.ansible_overrides())
     result = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", "inventories/local", "deploy.yml",
                              "-e", "environment_min_instances=%d" % instances], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:

@@ -18,14 +18,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 # pylint: disable=wrong-import-position
-from support.ansible import ansible_env  # noqa: E402
+from support.ansible import playbook_env  # noqa: E402
 from support.cloud import LocalCloud  # noqa: E402
 
 PLAYBOOK = str(ROOT / ".venv" / "bin" / "ansible-playbook")
 
 
 def run(cloud, *args):
-    env = ansible_env(cloud.env)
+    env = playbook_env(cloud.ansible_overrides())
     began = time.monotonic()
     result = subprocess.run([PLAYBOOK, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     took = time.monotonic() - began

@@ -60,3 +60,14 @@ def test_teardown_with_nothing_deployed_is_a_clear_no_op(run_playbook, tmp_path)
     assert "nothing is deployed and nothing was changed" in " ".join(result.stdout.split())
     assert "changed=0" in result.stdout
     assert not (state / "localcloud.pid").exists()
+
+
+def test_a_ca_bundle_the_lookups_would_not_get_stops_the_deploy(run_playbook, tmp_path):
+    """amazon.aws's lookups read Secrets Manager with boto3's own CA settings only: a connection
+    naming a CA bundle needs AWS_CA_BUNDLE to name it too, or the first lookup fails mid-way."""
+    state = tmp_path / "cloud"
+    result = run_playbook("deploy.yml", {}, env={"LOCALCLOUD_STATE_DIR": str(state), "LOCALCLOUD_PORT": str(free_port()), "AWS_CA_BUNDLE": ""})
+    assert result.returncode != 0
+    assert "which only take it from the environment: run with AWS_CA_BUNDLE=%s/tls/ca.pem" % state in " ".join(result.stdout.split()), \
+        result.stdout[-3000:]
+    assert not (state / "localcloud.pid").exists()

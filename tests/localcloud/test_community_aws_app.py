@@ -6,7 +6,7 @@ import re
 def test_elasticbeanstalk_app_is_idempotent_beside_another_application(cloud, run_playbook):
     eb = cloud.client("elasticbeanstalk")
     eb.create_application(ApplicationName="someone-else")
-    variables = {"endpoint": cloud.endpoint, "app_name": "mlflow", "description": "MLflow tracking"}
+    variables = {"endpoint": cloud.endpoint, "ca": str(cloud.ca), "app_name": "mlflow", "description": "MLflow tracking"}
     result = run_playbook("tests/playbooks/eb_application.yml", variables)
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"RESULT first=True second=False name=mlflow", result.stdout), result.stdout

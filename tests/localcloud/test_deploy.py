@@ -21,7 +21,7 @@ import pytest
 
 from ansible_collections.mlflowops.beanstalk.plugins.module_utils import htpasswd
 from conftest import ROOT
-from support.ansible import ansible_env
+from support.ansible import playbook_env
 
 
 def recap(result):
@@ -66,7 +66,8 @@ def test_deploy_then_rerun_and_dry_run(cloud, run_playbook):
     assert recap(first)["failed"] == 0 and recap(first)["changed"] > 0, first.stdout[-3000:]
     assert re.search(r"MLFLOW_TRACKING_URI=https://localhost:\d+$", first.stdout, re.MULTILINE)
     assert "MLFLOW_TRACKING_SERVER_CERT_PATH=%s/tls/ca.pem" % cloud.state_dir in first.stdout
-    assert "AWS_ENDPOINT_URL=http://127.0.0.1:%d" % cloud.port in first.stdout
+    assert "AWS_ENDPOINT_URL=https://127.0.0.1:%d" % cloud.port in first.stdout
+    assert "AWS_CA_BUNDLE=%s/tls/ca.pem" % cloud.state_dir in first.stdout
     assert first.stdout.count("ok: [localhost]") > 20 and "Plain HTTP is redirected to HTTPS" in first.stdout
     eb = cloud.client("elasticbeanstalk")
     deployed = {(o["Namespace"], o["OptionName"]): o["Value"] for o in eb.describe_configuration_settings(
@@ -152,7 +153,7 @@ def test_a_deploy_killed_mid_way_completes_when_run_again(cloud, run_playbook, t
     command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(ROOT / "inventories" / "local"),
                "-e", "@" + str(tmp_path / "vars.json"), "deploy.yml"]
     with open(tmp_path / "first.log", "w", encoding="utf-8") as log:
-        first = subprocess.Popen(command, cwd=ROOT, env=dict(ansible_env(), **env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        first = subprocess.Popen(command, cwd=ROOT, env=playbook_env(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not any(r["action"] == "CreateEnvironment" for r in cloud.requests()):
         assert first.poll() is None, (tmp_path / "first.log").read_text()[-3000:]

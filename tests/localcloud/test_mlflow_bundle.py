@@ -116,6 +116,8 @@ def test_mlflow_client_round_trip_without_aws_credentials(cloud, mlflow_env, tmp
         "PATH": os.environ["PATH"], "HOME": str(tmp_path),
         "MLFLOW_TRACKING_URI": mlflow_env["url"], "MLFLOW_TRACKING_INSECURE_TLS": "true",
         "MLFLOW_TRACKING_USERNAME": alice["name"], "MLFLOW_TRACKING_PASSWORD": alice["password"],
+        # The download comes from S3 by a URL the server presigns, over HTTPS (the local CA's).
+        "REQUESTS_CA_BUNDLE": str(cloud.ca),
     }
     assert not [name for name in env if name.startswith("AWS_")]
     result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
@@ -128,7 +130,7 @@ def test_mlflow_client_round_trip_without_aws_credentials(cloud, mlflow_env, tmp
     assert writes and all(r["caller"] == "instance" for r in writes), writes
 
 
-def artifact_round_trip(url, user, size, folder, proxied=False):
+def artifact_round_trip(url, user, size, folder, ca, proxied=False):
     """An MLflow client sends `size` bytes up and back while another logs metrics (see artifact_client):
     through the server (`proxied`), or as MLflow's client does by default from 500 MiB on, in
     parts straight to and from S3 by URLs the server presigns."""
@@ -137,6 +139,8 @@ def artifact_round_trip(url, user, size, folder, proxied=False):
         "MLFLOW_TRACKING_URI": url, "MLFLOW_TRACKING_INSECURE_TLS": "true",
         "MLFLOW_TRACKING_USERNAME": user["name"], "MLFLOW_TRACKING_PASSWORD": user["password"],
         "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "900",
+        # S3's certificate (presigned URLs are HTTPS: the bucket policy refuses plain HTTP).
+        "REQUESTS_CA_BUNDLE": str(ca),
     }
     if proxied:
         env.update(MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD="false", MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD="false")
@@ -159,14 +163,14 @@ def test_large_artifacts_through_the_whole_stack_and_straight_to_s3(cloud, rende
                         artifact_region="eu-west-1")
     url, alice = "https://%s" % env["CNAME"], rendered_bundle["users"][0]
     try:
-        cut = artifact_round_trip(url, alice, 512 * MIB, tmp_path, proxied=True)
+        cut = artifact_round_trip(url, alice, 512 * MIB, tmp_path, cloud.ca, proxied=True)
         assert "504" in " ".join(cut["errors"]), cut
         eb = cloud.client("elasticbeanstalk")
         # What the collection sets: the server's own timeout (300 s).
         eb.update_environment(EnvironmentName="mlflow-test", OptionSettings=[option("aws:elbv2:loadbalancer", "IdleTimeout", "300")])
         wait_ready(eb, "mlflow-test")
         for size, proxied in ((2 * GIB, True), (600 * MIB, False)):
-            trip = artifact_round_trip(url, alice, size, tmp_path, proxied=proxied)
+            trip = artifact_round_trip(url, alice, size, tmp_path, cloud.ca, proxied=proxied)
             assert trip["errors"] == [] and trip["metric_errors"] == [], trip
             assert trip["got"] == trip["sent"]
             assert trip["metrics_logged"] >= 10, "the other client was kept waiting"

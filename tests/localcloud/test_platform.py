@@ -197,7 +197,7 @@ def test_instances_are_ec2_instances_whose_container_is_one_hop_from_the_metadat
     assert read("/latest/meta-data/instance-id") == instance_id
     assert read("/latest/meta-data/iam/security-credentials/") == role["RoleName"]
     credentials = json.loads(read("/latest/meta-data/iam/security-credentials/" + role["RoleName"]))
-    sts = boto3.client("sts", endpoint_url=toy.cloud.endpoint, region_name="us-east-1", aws_access_key_id=credentials["AccessKeyId"],
+    sts = boto3.client("sts", endpoint_url=toy.cloud.endpoint, verify=str(toy.cloud.ca), region_name="us-east-1", aws_access_key_id=credentials["AccessKeyId"],
                        aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials["Token"])
     assert sts.get_caller_identity()["Arn"].endswith(":assumed-role/%s/%s" % (role["RoleName"], instance_id))
     with pytest.raises(urllib.error.HTTPError) as refused:

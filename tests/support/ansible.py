@@ -32,4 +32,14 @@ def ansible_playbook(playbook, extra_vars, workdir, args=(), env=None, timeout=9
         str(playbook),
         *args,
     ]
-    return subprocess.run(command, cwd=ROOT, env=dict(ansible_env(), **(env or {})), capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(command, cwd=ROOT, env=playbook_env(env), capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def playbook_env(overrides=None):
+    """ansible_env() with `overrides` and, unless they name one, the local cloud's CA in
+    AWS_CA_BUNDLE for the lookups, as `make deploy` gives it."""
+    overrides = overrides or {}
+    env = dict(ansible_env(), **overrides)
+    if "AWS_CA_BUNDLE" not in overrides:
+        env["AWS_CA_BUNDLE"] = "%s/tls/ca.pem" % env.get("LOCALCLOUD_STATE_DIR", ROOT / ".state" / "localcloud")
+    return env

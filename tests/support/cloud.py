@@ -21,7 +21,13 @@ class LocalCloud:
         self.state_dir = Path(state_dir)
         self.port = port
         self.env = dict(os.environ, LOCALCLOUD_STATE_DIR=str(state_dir), LOCALCLOUD_PORT=str(port), LOCALCLOUD_PORTS=ports)
-        self.endpoint = "http://127.0.0.1:%d" % port
+        self.endpoint = "https://127.0.0.1:%d" % port
+        self.http_endpoint = "http://127.0.0.1:%d" % port
+        self.ca = self.state_dir / "tls" / "ca.pem"
+
+    def ansible_overrides(self):
+        """What a playbook run against this local cloud needs in its environment."""
+        return {name: value for name, value in self.env.items() if name.startswith("LOCALCLOUD_")}
 
     def cli(self, *command, check=True):
         result = subprocess.run([sys.executable, "-m", "localcloud", *command], cwd=ROOT, env=self.env,
@@ -30,9 +36,10 @@ class LocalCloud:
             raise AssertionError("localcloud %s failed:\n%s%s" % (" ".join(command), result.stdout, result.stderr))
         return result
 
-    def client(self, service, region="us-east-1"):
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=region,
-                            aws_access_key_id="test", aws_secret_access_key="test")
+    def client(self, service, region="us-east-1", tls=True):
+        """A client as the deployer's: over HTTPS, trusting the local CA (or plain HTTP)."""
+        return boto3.client(service, endpoint_url=self.endpoint if tls else self.http_endpoint, region_name=region,
+                            aws_access_key_id="test", aws_secret_access_key="test", verify=str(self.ca) if tls else None)
 
     def reset(self):
         return self.cli("reset")

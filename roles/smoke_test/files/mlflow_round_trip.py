@@ -2,7 +2,7 @@
 
 Reads its settings from the JSON file named as its only argument (never from a command line),
 drops every AWS_* variable first (a client needs no AWS credentials: the server proxies the
-artifacts), then logs and reads back a run. Prints JSON: run_id, experiment_id, artifact_uri.
+artifact uploads and presigns the downloads), then logs and reads back a run. Prints JSON: run_id, experiment_id, artifact_uri.
 """
 
 import json
@@ -15,6 +15,10 @@ with open(sys.argv[1], encoding="utf-8") as handle:
 for name in [name for name in os.environ if name.startswith("AWS_")]:
     del os.environ[name]
 os.environ.update({key: value for key, value in settings.items() if key.startswith("MLFLOW_") and value})
+# Artifacts come back straight from S3, by a URL the server presigns: S3's certificate, when its
+# CA is not one of the system's.
+if settings.get("s3_ca_path"):
+    os.environ["REQUESTS_CA_BUNDLE"] = settings["s3_ca_path"]
 # MLflow's client telemetry sets and removes a session variable in os.environ; a request in
 # flight that walks os.environ for proxy settings meanwhile fails with
 # KeyError('_MLFLOW_TELEMETRY_SESSION_ID') (one call in thousands here).
