@@ -196,7 +196,7 @@ def serve(config):
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     (config.state_dir / "localcloud.json").write_text(json.dumps({
-        "pid": os.getpid(), "endpoint": config.endpoint, "http_endpoint": config.http_endpoint, "region": config.region,
+        "pid": os.getpid(), "endpoint": config.endpoint, "region": config.region,
         "ca_certificate": str(ca_cert), "postgres_port": cluster.port,
     }, indent=2))
     config.pid_file.write_text(str(os.getpid()))

@@ -100,17 +100,21 @@ class Request:
                 self.partition, self.region, ACCOUNT, secret)
         return [(action, resource, context)]
 
+    def _s3_path(self):
+        """(bucket, key) of an S3 request's path; either may be ""."""
+        bucket, _slash, key = unquote(self.environ.get("PATH_INFO", "/")).lstrip("/").partition("/")
+        return bucket, key
+
     def s3_resource(self):
         """The ARN of the bucket or object an S3 request's path names ("*" for none)."""
-        bucket, _slash, key = unquote(self.environ.get("PATH_INFO", "/")).lstrip("/").partition("/")
+        bucket, key = self._s3_path()
         if not bucket:
             return "*"
         return "arn:%s:s3:::%s" % (self.partition, bucket) + ("/" + key if key else "")
 
     def _s3_checks(self):
         method = self.environ.get("REQUEST_METHOD", "GET")
-        path = unquote(self.environ.get("PATH_INFO", "/")).lstrip("/")
-        bucket, _slash, key = path.partition("/")
+        bucket, key = self._s3_path()
         if not bucket:
             return [("s3:ListAllMyBuckets", "*", {})]
         bucket_arn = "arn:%s:s3:::%s" % (self.partition, bucket)
