@@ -1,13 +1,24 @@
 """Turns a bundle's Dockerfile into what an instance runs, without Docker.
 
 The instructions the Docker platform needs are honoured: COPY places bundle files into the
-instance's image folder (its root file system stand-in), `RUN pip install -r <file>` becomes a
-prepared virtualenv built from that file (cached by content), ENV gives default variables,
-WORKDIR the working folder, EXPOSE the port nginx proxies to, ENTRYPOINT/CMD the command.
-Other RUN lines (package installs, useradd, chmod) have no meaning here and are skipped.
+instance's image folder (its root file system stand-in), owned by root as Docker's COPY leaves
+them (or by `--chown`); ENV gives default variables, WORKDIR the working folder, EXPOSE the port
+nginx proxies to, ENTRYPOINT/CMD the command, USER whom the app runs as.
+
+RUN lines are split at `&&` and `;` and each command is applied to the image folder:
+`pip install -r <file>` becomes a prepared virtualenv built from that file (cached by content,
+with the line's `--require-hashes`), `groupadd`/`useradd` add to the image's own accounts (an
+explicit `--uid`/`--gid` is required: ids are what the files and the process get here),
+`chown`/`chmod`/`mkdir`/`rm` run on the image's paths with those ids. Package installs (the base
+image's business) are skipped; any other command fails the build, so that nothing the image
+needs is silently left out.
+
+As root (as in CI), ownership is applied and the app runs as the image's USER with only its
+own groups. Run by anyone else, the local cloud can do neither: the app runs as that user.
 """
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -21,6 +32,15 @@ from pathlib import Path
 
 class ImageError(Exception):
     pass
+
+
+class Account:
+    def __init__(self, uid, gid, home, groups):
+        self.uid, self.gid, self.home, self.groups = uid, gid, home, groups
+
+
+# Installing system packages is the base image's business here: these RUN commands are skipped.
+PACKAGE_MANAGERS = ("apt-get", "apt", "apk", "dnf", "yum", "microdnf")
 
 
 def logical_lines(text):
@@ -48,6 +68,49 @@ def parse_env(arguments):
     return dict(part.split("=", 1) for part in parts)
 
 
+def split_commands(arguments):
+    """A RUN line's shell commands, split at `&&` and `;` (pipes and `||` are refused)."""
+    lexer = shlex.shlex(arguments, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    commands, current = [], []
+    for token in lexer:
+        if token in ("&&", ";"):
+            commands.append(current)
+            current = []
+        elif token in ("|", "||", "&", ">", ">>", "<"):
+            raise ImageError("RUN %s: the local platform runs plain commands joined by && or ;" % arguments)
+        else:
+            current.append(token)
+    commands.append(current)
+    return [command for command in commands if command]
+
+
+def leading_options(arguments):
+    """(options, the rest): the options before a command's first operand."""
+    index = 0
+    while index < len(arguments) and arguments[index].startswith("-") and arguments[index] != "-":
+        index += 1
+    return arguments[:index], arguments[index:]
+
+
+def parse_options(arguments, valued, flags):
+    """(values by name, flags given, operands) of a command line such as useradd's."""
+    values, given, operands = {}, set(), []
+    parts = list(arguments)
+    while parts:
+        part = parts.pop(0)
+        key, equals, inline = part.partition("=")
+        if key in valued:
+            values[valued[key]] = inline if equals else parts.pop(0)
+        elif part in flags:
+            given.add(part)
+        elif part.startswith("-"):
+            raise ImageError("the option %s is not one the local platform knows" % part)
+        else:
+            operands.append(part)
+    return values, given, operands
+
+
 def parse_command(arguments):
     arguments = arguments.strip()
     if arguments.startswith("["):
@@ -66,6 +129,11 @@ class Image:
         self.entrypoint = []
         self.cmd = []
         self.requirements = None
+        self.pip_options = []
+        # The image's own accounts (its /etc/passwd and /etc/group): name -> ids.
+        self.accounts = {"root": Account(0, 0, "/root", ())}
+        self.groups = {"root": 0}
+        self.user = "root"
 
     def path(self, image_path, workdir=None):
         path = image_path if image_path.startswith("/") else os.path.join(workdir or self.workdir, image_path)
@@ -104,7 +172,9 @@ class Image:
         self.cmd = parse_command(arguments)
 
     def _copy(self, arguments):
-        parts = [part for part in shlex.split(arguments) if not part.startswith("--")]
+        parts = shlex.split(arguments)
+        options = dict(part[2:].split("=", 1) for part in parts if part.startswith("--") and "=" in part)
+        parts = [part for part in parts if not part.startswith("--")]
         sources, destination = parts[:-1], parts[-1]
         into_folder = destination.endswith("/") or len(sources) > 1
         for item in sources:
@@ -119,13 +189,158 @@ class Image:
                 shutil.copytree(origin, target, dirs_exist_ok=True)
             else:
                 shutil.copy2(origin, target)
+            # Docker's COPY: owned by root (whoever owned the build context), unless --chown.
+            owner = self.owner_ids(options.get("chown", "0:0"))
+            self._host("chown", "-R", "%d:%d" % owner, str(target))
+            if "chmod" in options:
+                self._host("chmod", "-R", options["chmod"], str(target))
 
     _add = _copy
 
+    def _user(self, arguments):
+        name = arguments.split(":")[0]
+        if name not in self.accounts and not name.isdigit():
+            raise ImageError("unable to find user %s: no matching entries in passwd file" % name)
+        self.user = arguments
+
     def _run(self, arguments):
-        match = re.search(r"pip3? install\b[^&;|]*?(?:-r|--requirement)\s+(\S+)", arguments)
-        if match:
-            self.requirements = self.path(match.group(1))
+        for command in split_commands(arguments):
+            program = os.path.basename(command[0])
+            handler = getattr(self, "_run_" + program.replace("-", "_"), None)
+            if handler:
+                handler(command[1:])
+            elif program not in PACKAGE_MANAGERS:
+                raise ImageError(
+                    "RUN %s: the local platform runs pip install -r, groupadd, useradd, chown, chmod, mkdir and rm "
+                    "(package installs are skipped); build this step into the base image or a requirements file."
+                    % " ".join(command))
+
+    def _run_pip(self, arguments):
+        if arguments[:1] != ["install"]:
+            raise ImageError("RUN pip %s: only `pip install -r <file>` is supported." % " ".join(arguments))
+        files = [arguments[i + 1] for i, part in enumerate(arguments[:-1]) if part in ("-r", "--requirement")]
+        if len(files) != 1:
+            raise ImageError("RUN pip %s: the local platform installs from exactly one requirements file (-r)." % " ".join(arguments))
+        self.requirements = self.path(files[0])
+        # Only options that change how, not what, it installs: the venv is cached by the file alone.
+        self.pip_options = [part for part in arguments if part == "--require-hashes"]
+
+    _run_pip3 = _run_pip
+
+    def _run_groupadd(self, arguments):
+        values, flags, names = parse_options(arguments, {"-g": "gid", "--gid": "gid"}, ("-r", "--system", "-f", "--force"))
+        del flags
+        if len(names) != 1 or "gid" not in values:
+            raise ImageError("RUN groupadd %s: give one group name and its --gid." % " ".join(arguments))
+        self._add_group(names[0], int(values["gid"]))
+
+    def _run_useradd(self, arguments):
+        values, flags, names = parse_options(
+            arguments,
+            {"-u": "uid", "--uid": "uid", "-g": "gid", "--gid": "gid", "-G": "groups", "--groups": "groups",
+             "-d": "home", "--home-dir": "home", "-s": "shell", "--shell": "shell", "-c": "comment", "--comment": "comment"},
+            ("-r", "--system", "-M", "--no-create-home", "-m", "--create-home", "-N", "--no-user-group", "-U", "--user-group"))
+        if len(names) != 1 or "uid" not in values:
+            raise ImageError("RUN useradd %s: give one user name and its --uid." % " ".join(arguments))
+        name, uid = names[0], int(values["uid"])
+        if name in self.accounts or uid in {account.uid for account in self.accounts.values()}:
+            raise ImageError("RUN useradd: user '%s' or uid %d already exists" % (name, uid))
+        if "gid" in values:
+            gid = self.group_id(values["gid"])
+        else:
+            # useradd's user group: a group of the user's name, with the uid as its gid if free.
+            gid = uid if uid not in self.groups.values() else max(self.groups.values()) + 1
+            self._add_group(name, gid)
+        extra = tuple(self.group_id(group) for group in values.get("groups", "").split(",") if group)
+        home = values.get("home", "/home/" + name)
+        self.accounts[name] = Account(uid, gid, home, extra)
+        if {"-m", "--create-home"} & flags:
+            self.path(home).mkdir(parents=True, exist_ok=True)
+            self._host("chown", "%d:%d" % (uid, gid), str(self.path(home)))
+
+    def _run_chown(self, arguments):
+        options, rest = leading_options(arguments)
+        if len(rest) < 2:
+            raise ImageError("RUN chown %s: give an owner and a path." % " ".join(arguments))
+        self._host("chown", *options, "%d:%d" % self.owner_ids(rest[0]), *self.paths(rest[1:]))
+
+    def _run_chmod(self, arguments):
+        options, rest = leading_options(arguments)
+        if len(rest) < 2:
+            raise ImageError("RUN chmod %s: give a mode and a path." % " ".join(arguments))
+        self._host("chmod", *options, rest[0], *self.paths(rest[1:]))
+
+    def _run_mkdir(self, arguments):
+        options, rest = leading_options(arguments)
+        self._host("mkdir", *options, *self.paths(rest))
+
+    def _run_rm(self, arguments):
+        options, rest = leading_options(arguments)
+        self._host("rm", *options, *self.paths(rest))
+
+    # Accounts and paths -------------------------------------------------------------------
+
+    def _add_group(self, name, gid):
+        if name in self.groups or gid in self.groups.values():
+            raise ImageError("RUN groupadd: group '%s' or gid %d already exists" % (name, gid))
+        self.groups[name] = gid
+
+    def group_id(self, group):
+        if group.isdigit():
+            return int(group)
+        if group not in self.groups:
+            raise ImageError("group '%s' does not exist in the image" % group)
+        return self.groups[group]
+
+    def owner_ids(self, spec):
+        """`user[:group]`, `user:` or `:group` (names or numbers) as (uid, gid)."""
+        user, colon, group = spec.partition(":")
+        if user.isdigit():
+            account = next((a for a in self.accounts.values() if a.uid == int(user)), Account(int(user), 0, "/", ()))
+        elif user:
+            if user not in self.accounts:
+                raise ImageError("invalid user: '%s' does not exist in the image" % user)
+            account = self.accounts[user]
+        else:
+            account = None
+        if group:
+            gid = self.group_id(group)
+        elif colon and account:
+            gid = account.gid
+        else:
+            gid = -1
+        return (account.uid if account else -1), gid
+
+    def paths(self, image_paths):
+        return [str(self.path(path)) for path in image_paths]
+
+    def _host(self, *command):
+        if command[0] == "chown" and os.geteuid() != 0:
+            return  # only root gives files away; see the module's docstring
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            shown = result.stderr.replace(str(self.root), "").strip()
+            raise ImageError("RUN %s failed: %s" % (command[0], shown))
+
+    def run_as(self):
+        """The app's (uid, gid, supplementary gids) from USER; None when it stays whoever runs the platform."""
+        if os.geteuid() != 0:
+            return None
+        name, _colon, group = self.user.partition(":")
+        if name.isdigit():
+            account = next((a for a in self.accounts.values() if a.uid == int(name)), Account(int(name), 0, "/", ()))
+        else:
+            account = self.accounts[name]
+        gid = self.group_id(group) if group else account.gid
+        if (account.uid, gid) == (0, 0):
+            return None
+        return account.uid, gid, list(account.groups)
+
+    def home(self):
+        """HOME as Docker sets it: the USER's home folder in the image."""
+        name = self.user.partition(":")[0]
+        account = self.accounts.get(name) or next((a for a in self.accounts.values() if name.isdigit() and a.uid == int(name)), None)
+        return self.path(account.home if account else "/")
 
     def command(self):
         command = list(self.entrypoint) + list(self.cmd)
@@ -145,10 +360,36 @@ class Image:
         )
 
 
-def prepared_venv(requirements, cache, prefix="server-"):
-    """A virtualenv with `requirements` (a file) installed, built once per content hash."""
+@functools.lru_cache(maxsize=1)
+def runnable_python():
+    """A Python (with venv) that every user can run: the app may run as the image's USER.
+
+    This process's own interpreter may not be one (a pyenv build under root's private home);
+    then the system's is used. LOCALCLOUD_SERVER_PYTHON names one explicitly.
+    """
+    if os.environ.get("LOCALCLOUD_SERVER_PYTHON"):
+        return os.environ["LOCALCLOUD_SERVER_PYTHON"]
+    candidates = [os.path.realpath(sys.executable), "/usr/bin/python3", "/usr/local/bin/python3"]
+    if os.geteuid() != 0:
+        return candidates[0]
+    for candidate in candidates:
+        try:
+            probe = subprocess.run([candidate, "-c", "import venv, ensurepip"], user=65534, group=65534, extra_groups=[],
+                                   capture_output=True, check=False, timeout=60)
+        except OSError:
+            continue
+        if probe.returncode == 0:
+            return candidate
+    raise ImageError("No Python with venv that an unprivileged user can run (tried %s): set LOCALCLOUD_SERVER_PYTHON." % ", ".join(candidates))
+
+
+def prepared_venv(requirements, cache, prefix="server-", options=()):
+    """A virtualenv with `requirements` (a file) installed, built once per content hash, from an
+    interpreter every user can run. `options` (`--require-hashes`) change how pip installs, not
+    what: a file with hashes is checked against them with or without it."""
+    python = runnable_python()
     content = Path(requirements).read_bytes() if requirements else b""
-    key = hashlib.sha256(content).hexdigest()[:12]
+    key = hashlib.sha256(content + python.encode()).hexdigest()[:12]
     venv = Path(cache) / (prefix + key)
     venv.parent.mkdir(parents=True, exist_ok=True)
     # A file lock, not a thread lock: the test suite's local clouds and molecule's run side by
@@ -157,10 +398,10 @@ def prepared_venv(requirements, cache, prefix="server-"):
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (venv / ".ready").exists():
             shutil.rmtree(venv, ignore_errors=True)
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+            subprocess.run([python, "-m", "venv", str(venv)], check=True, capture_output=True)
             if content:
                 install = subprocess.run(
-                    [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", "-r", str(requirements)],
+                    [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", *options, "-r", str(requirements)],
                     capture_output=True, text=True, check=False,
                 )
                 if install.returncode != 0:

@@ -61,9 +61,11 @@ class Instance:
     # Deployment ---------------------------------------------------------------------------
 
     def deploy(self, bundle, environment, health_path, timeout, hooks="hooks"):
-        """Deploys `bundle` (zip bytes) with `environment`; waits until the health path answers."""
+        """Deploys `bundle` (zip bytes) with `environment`; waits until the health path answers.
+        `timeout` (the command timeout) covers it all, the image's build included, as on EB."""
         # Busy until its health check passed: the load balancer's checks leave it alone till then.
         self.busy = True
+        started = time.monotonic()
         try:
             with self.lock:
                 try:
@@ -71,7 +73,7 @@ class Instance:
                 except (ImageError, RuntimeError, subprocess.CalledProcessError, OSError, zipfile.BadZipFile) as error:
                     raise DeployError("%s Command failed on instance. %s" % (self.label, _reason(error)),
                                       "Instance deployment failed. For details, see 'eb-engine.log'.") from None
-            self.wait_healthy(health_path, timeout)
+            self.wait_healthy(health_path, max(0, timeout - (time.monotonic() - started)))
         finally:
             self.busy = False
 
@@ -84,7 +86,7 @@ class Instance:
         image_root = self.root / "image-staging"
         shutil.rmtree(image_root, ignore_errors=True)
         image = Image(staging, image_root).build()
-        venv = prepared_venv(image.requirements, self.venv_cache)
+        venv = prepared_venv(image.requirements, self.venv_cache, options=image.pip_options)
         port_variable = image.port_variable()
         self.nginx.configure(staging, self.app_port)
         self.nginx.test()
@@ -112,7 +114,8 @@ class Instance:
         return home
 
     def _app_environment(self, image, venv, port_variable, environment):
-        home = self._home()
+        # HOME as Docker sets it from the image's USER; as whoever runs the platform, a folder of its own.
+        home = image.home() if image.run_as() else self._home()
         variables = {"PATH": "%s:%s" % (venv / "bin", os.environ.get("PATH", "/usr/bin:/bin")), "HOME": str(home), "LANG": "C.UTF-8"}
         variables.update(image.env)
         variables.update(environment)
@@ -152,10 +155,15 @@ class Instance:
 
     def start_app(self):
         self.log.parent.mkdir(parents=True, exist_ok=True)
+        identity = {}
+        if self.image.run_as():
+            # The image's USER with its own groups only (none of root's), as Docker runs it.
+            uid, gid, groups = self.image.run_as()
+            identity = {"user": uid, "group": gid, "extra_groups": groups}
         with open(self.log, "ab") as handle:
             self.process = subprocess.Popen(  # pylint: disable=consider-using-with
                 self.image.command(), env=self.environment, cwd=self.image.path(self.image.workdir),
-                stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+                stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True, **identity,
             )
         # For `localcloud stop` to find it should this process die without cleaning up.
         (self.root / "app.pid").write_text(str(self.process.pid))
