@@ -11,7 +11,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup deploy up test pytest lint sanity molecule down clean
+.PHONY: setup deploy up test pytest lint sanity molecule down clean lock
 
 setup: $(VENV)/.installed $(COLLECTION_LINK)
 	@scripts/install-system-packages.sh
@@ -39,6 +39,14 @@ test: setup
 
 pytest:
 	pytest tests
+
+# The server image's hash-locked requirements for one MLflow release:
+# `make lock MLFLOW_VERSION=3.17.2` (scripts/lock-server-requirements.py says how).
+LOCK_TOOLS := .cache/lock-tools
+lock: setup
+	@test -n "$(MLFLOW_VERSION)" || { echo "usage: make lock MLFLOW_VERSION=X.Y.Z" >&2; exit 2; }
+	test -x $(LOCK_TOOLS)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_TOOLS) && $(LOCK_TOOLS)/bin/pip install --quiet pip-tools==7.5.1; }
+	$(BIN)/python scripts/lock-server-requirements.py $(MLFLOW_VERSION) $(CURDIR)/$(LOCK_TOOLS)/bin/pip-compile
 
 lint:
 	ansible-lint

@@ -3,9 +3,11 @@
 import hashlib
 import re
 import zipfile
+from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = "tests/playbooks/bundle.yml"
 ALICE = "alice-Password-0001"
 BOB = "bob-Password-000002"
@@ -131,8 +133,12 @@ def test_bundle_layout_and_modes(run_playbook, tmp_path):
     assert "mlflow==3.17.2" in requirements and "psycopg2-binary==" in requirements
     assert "auth_basic" not in server_conf, "credentials are checked once by the server's auth layer, not per request"
     assert "--app-name mlflowops-auth" in entrypoint
-    assert "chmod 0400 /opt/mlflowops/htpasswd" in dockerfile
+    assert "chown root:mlflow /opt/mlflowops/htpasswd && chmod 0440 /opt/mlflowops/htpasswd" in dockerfile
     assert "libpass==" in requirements and "bcrypt==" in requirements
+    # The whole tree, hash-locked: every requirement line goes on to its hashes, and pip checks them.
+    assert "pip install --no-cache-dir --require-hashes -r /opt/mlflowops/requirements.txt" in dockerfile
+    pins = re.findall(r"(?m)^[a-z0-9][^\n]*$", requirements)
+    assert len(pins) > 50 and all(pin.endswith(" \\") for pin in pins), [pin for pin in pins if not pin.endswith(" \\")]
     assert "location = /health" in server_conf
     assert all(line.split(":", 1)[1].startswith("$2b$10$") for line in users.splitlines()), "bcrypt-10 by default"
     assert "client_max_body_size 5g;" in http_conf
@@ -164,12 +170,22 @@ BAD_INPUTS = [
     ({"bundle_htpasswd_scheme": "md5_crypt"}, "bundle_htpasswd_scheme"),
     ({"bundle_htpasswd_rounds": 9}, "rounds for bcrypt must be between 10 and 31"),
     ({"bundle_htpasswd_scheme": "sha512_crypt", "bundle_htpasswd_rounds": 5000}, "rounds for sha512_crypt must be between 535000"),
+    ({"bundle_mlflow_version": "3.9.9"}, "There are no hash-locked requirements for MLflow 3.9.9"),
+    ({"bundle_server_requirements": ["psycopg2-binary==2.9.13", "boto3==1.40.0"]}, "lacks boto3==1.40.0"),
+    ({"bundle_server_requirements_lock": "@unhashed"}, "has requirements without hashes: six==1.17.0"),
 ]
 
 
 @pytest.mark.parametrize("overrides, message", BAD_INPUTS)
 def test_bad_input_fails_clearly_before_anything_is_written(run_playbook, tmp_path, overrides, message):
     build_dir = tmp_path / "build"
+    if overrides.get("bundle_server_requirements_lock") == "@unhashed":
+        # The shipped lock with one requirement's hashes taken away.
+        shipped = ROOT / "roles" / "bundle" / "files" / "requirements" / "mlflow-3.17.2.txt"
+        unhashed = re.sub(r"(?m)^six==1[.]17[.]0 \\\n(    --hash=\S+( \\)?\n)+", "six==1.17.0\n", shipped.read_text())
+        assert unhashed != shipped.read_text()
+        (tmp_path / "unhashed.txt").write_text(unhashed)
+        overrides = dict(overrides, bundle_server_requirements_lock=str(tmp_path / "unhashed.txt"))
     result = run_playbook(PLAYBOOK, variables(build_dir, **overrides))
     output = result.stdout + result.stderr
     assert result.returncode != 0

@@ -10,7 +10,9 @@ import http.client
 import os
 import re
 import ssl
+import stat
 import subprocess
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -118,6 +120,50 @@ def test_the_users_file_on_disk_is_not_world_readable(stack):
         # The attack: an unprivileged local user tries to read the hashes.
         attempt = subprocess.run(["runuser", "-u", "nobody", "--", "cat", str(users_file)], capture_output=True, text=True, check=False)
         assert attempt.returncode != 0 and "$2b$" not in attempt.stdout
+
+
+# Run as the server's own account: read the users file, then try to change it every way a file can be.
+REWRITE_ATTEMPTS = r"""
+import os, sys
+path = sys.argv[1]
+assert "$2b$" in open(path).read()
+attempts = {
+    "chmod": lambda: os.chmod(path, 0o660),
+    "append": lambda: open(path, "a").write("eve:$2b$10$" + "x" * 53 + "\n"),
+    "replace": lambda: (open(path + ".new", "w").write("eve:x\n"), os.replace(path + ".new", path)),
+    "unlink": lambda: os.unlink(path),
+}
+for name, attempt in attempts.items():
+    try:
+        attempt()
+        print(name, "done")
+    except PermissionError:
+        print(name, "refused")
+"""
+
+
+def process_ids(pid):
+    status = Path("/proc/%d/status" % pid).read_text()
+    uid, gid = (int(re.search(r"^%s:\s+(\d+)" % key, status, re.M).group(1)) for key in ("Uid", "Gid"))
+    return uid, gid, re.search(r"^Groups:(.*)$", status, re.M).group(1).split()
+
+
+def test_the_server_runs_unprivileged_and_cannot_change_its_users_file(stack):
+    instances = sorted(stack["root"].glob("instances/*/app.pid"))
+    assert len(instances) == 2
+    for pid_file in instances:
+        uid, gid, groups = process_ids(int(pid_file.read_text()))
+        assert uid != 0 and gid != 0 and "0" not in groups, (uid, gid, groups)
+        users_file = pid_file.parent / "image" / "opt" / "mlflowops" / "htpasswd"
+        info = users_file.stat()
+        assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (0, gid, 0o440)
+        before = users_file.read_bytes()
+        server_python = os.readlink("/proc/%d/exe" % int(pid_file.read_text()))  # the server's own interpreter
+        attack = subprocess.run([server_python, "-c", REWRITE_ATTEMPTS, str(users_file)], user=uid, group=gid, extra_groups=[],
+                                capture_output=True, text=True, check=False, timeout=30)
+        assert attack.returncode == 0, attack.stderr
+        assert attack.stdout.split("\n")[:-1] == ["chmod refused", "append refused", "replace refused", "unlink refused"]
+        assert users_file.read_bytes() == before
 
 
 def test_no_credential_appears_in_any_log(stack, local_cloud):
