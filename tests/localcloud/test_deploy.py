@@ -78,6 +78,8 @@ def test_deploy_then_rerun_and_dry_run(cloud, run_playbook):
     # them in transit, and the server's S3 client signs for the bucket's region.
     assert deployed[("aws:elbv2:loadbalancer", "IdleTimeout")] == "300"
     assert deployed[("aws:autoscaling:launchconfiguration", "RootVolumeSize")] == "30"
+    # Time for an instance to pull the base image and pip-install the locked tree (EB's default: 600 s).
+    assert deployed[("aws:elasticbeanstalk:command", "Timeout")] == "1200"
     assert deployed[("aws:elasticbeanstalk:application:environment", "AWS_DEFAULT_REGION")] == cloud.info()["region"]
     # The users' salts derive from a seed generated into Secrets Manager, not from a public name;
     # the instances never get it.
