@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Writes the server image's hash-locked requirements for one MLflow release.
 
     make lock MLFLOW_VERSION=3.17.2

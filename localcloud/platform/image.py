@@ -22,7 +22,6 @@ import functools
 import hashlib
 import json
 import os
-import re
 import shlex
 import shutil
 import subprocess
