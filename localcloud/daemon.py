@@ -155,7 +155,10 @@ def serve(config):
     open_state_dir(config)
     ca_cert, ca_key = tls.make_ca(config.state_dir / "tls")
     pool = PortPool(config.port_range)
-    cluster = Cluster(config.state_dir / "postgres", pool.take()).start()
+    # RDS's endpoint serves TLS only, with a certificate from the CA the instances get as RDS's.
+    database_tls = tls.issue(ca_cert, ca_key, ["localhost"], config.state_dir / "tls" / "postgres.pem",
+                             config.state_dir / "tls" / "postgres-key.pem", addresses=[HOST])
+    cluster = Cluster(config.state_dir / "postgres", pool.take(), tls=database_tls).start()
     log.info("PostgreSQL on %s:%d", HOST, cluster.port)
     platform = Platform(config, ca_cert, ca_key, ports=pool, logger=log.info)
     eb.install()

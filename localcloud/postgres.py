@@ -2,10 +2,14 @@
 
 PostgreSQL refuses to run as root: as root the cluster belongs to the `postgres` account.
 Local connections over the socket are trusted (the harness administers the cluster); TCP on
-127.0.0.1 needs a password (scram-sha-256), as an RDS endpoint does.
+127.0.0.1 needs a password (scram-sha-256), as an RDS endpoint does. Given a certificate and key,
+the cluster serves TCP over TLS only, as RDS for PostgreSQL 15 and later does by default
+(`rds.force_ssl` = 1: a connection without encryption finds no pg_hba.conf entry), see
+https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/PostgreSQL.Concepts.General.SSL.html
 """
 
 import glob
+import re
 import shutil
 from pathlib import Path
 
@@ -29,11 +33,14 @@ def quote_literal(value):
 
 
 class Cluster:
-    def __init__(self, root, port):
+    def __init__(self, root, port, tls=None):
+        """`tls`: (certificate, key) paths to serve TCP with, TLS only; kept in the cluster's own
+        configuration, so that whoever restarts it later serves TLS too."""
         self.root = Path(root)
         self.data = self.root / "data"
         self.port = port
         self.user = service_user("postgres")
+        self.tls = tls
 
     def _run(self, *command):
         return run(as_user(self.user, command))
@@ -46,9 +53,25 @@ class Cluster:
             shutil.rmtree(self.data, ignore_errors=True)
             self._run(pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-E", "UTF8",
                       "--auth-local=trust", "--auth-host=scram-sha-256")
+        if self.tls:
+            self._serve_tls_only()
         options = "-p %d -k %s -c listen_addresses=%s -c fsync=off -c max_connections=200" % (self.port, self.root, HOST)
         self._run(pg_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "postgresql.log"), "-w", "-t", "30", "start")
         return self
+
+    def _serve_tls_only(self):
+        cert, key = self.tls
+        for source, name in ((cert, "server.crt"), (key, "server.key")):
+            shutil.copyfile(source, self.data / name)
+            (self.data / name).chmod(0o600)
+            if is_root():
+                shutil.chown(self.data / name, user=self.user)
+        conf = self.data / "postgresql.conf"
+        if "\nssl = on\n" not in conf.read_text():
+            with open(conf, "a", encoding="utf-8") as handle:
+                handle.write("\n# TLS only on TCP, as RDS (rds.force_ssl = 1)\nssl = on\n")
+        hba = self.data / "pg_hba.conf"
+        hba.write_text(re.sub(r"(?m)^host(\s)", r"hostssl\1", hba.read_text()))
 
     def running(self):
         return (self.data / "postmaster.pid").exists()

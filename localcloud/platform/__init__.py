@@ -25,6 +25,9 @@ from localcloud.procs import PortPool
 USER_AGENT = "localcloud-platform"
 LISTENER = "aws:elbv2:listener:443"
 INSTANCE_TOOLS = Path(__file__).with_name("instance-tools.txt")
+# RDS's CA bundle (every region's CAs), which images fetch to verify the database's certificate:
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html#UsingWithRDS.SSL.CertificatesAllRegions
+RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
 
 
 class Platform(Driver):
@@ -66,6 +69,11 @@ class Platform(Driver):
         """Where an instance's SDKs find the AWS APIs: the local cloud's HTTPS endpoint, signed by
         the local CA (on AWS: the public endpoints, signed by public CAs)."""
         return {"AWS_ENDPOINT_URL": self.config.endpoint, "AWS_CA_BUNDLE": str(self.ca_cert)}
+
+    def downloads(self):
+        """What an image's `ADD <url>` gets here, by URL: the local CA, which signs the local RDS's
+        certificate, for RDS's CA bundle. Any other URL fails the build (nothing is downloaded)."""
+        return {RDS_CA_BUNDLE_URL: self.ca_cert}
 
     def client(self, service):
         if service not in self._clients:

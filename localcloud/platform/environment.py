@@ -178,7 +178,8 @@ class EnvironmentRuntime:
         platform = self.platform
         instance_id = platform.launch_instance(self.environment, self.backend.account_id)
         instance = Instance(self.root / "instances", platform.ports.take(), platform.ports.take(), platform.config.venv_cache, instance_id,
-                            lambda hops: platform.metadata.endpoint(instance_id, hops), platform.instance_tools, platform.aws_api_variables())
+                            lambda hops: platform.metadata.endpoint(instance_id, hops), platform.instance_tools, platform.aws_api_variables(),
+                            platform.downloads())
         with self.lock:
             self.instances.append(instance)
         return instance

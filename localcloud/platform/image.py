@@ -2,7 +2,8 @@
 
 The instructions the Docker platform needs are honoured: COPY places bundle files into the
 instance's image folder (its root file system stand-in), owned by root as Docker's COPY leaves
-them (or by `--chown`); ENV gives default variables, WORKDIR the working folder, EXPOSE the port
+them (or by `--chown`); ADD of a URL gets the platform's stand-in for it (RDS's CA bundle: the
+local CA) and fails for any other; ENV gives default variables, WORKDIR the working folder, EXPOSE the port
 nginx proxies to, ENTRYPOINT/CMD the command, USER whom the app runs as.
 
 RUN lines are split at `&&` and `;` and each command is applied to the image folder:
@@ -118,9 +119,11 @@ def parse_command(arguments):
 
 
 class Image:
-    def __init__(self, source, root):
-        """`source`: the unpacked bundle; `root`: the folder standing in for the image's /."""
+    def __init__(self, source, root, downloads=None):
+        """`source`: the unpacked bundle; `root`: the folder standing in for the image's /;
+        `downloads`: the local file `ADD <url>` gets for each URL it knows."""
         self.source = Path(source)
+        self.downloads = downloads or {}
         self.root = Path(root)
         self.env = {}
         self.workdir = "/"
@@ -194,7 +197,23 @@ class Image:
             if "chmod" in options:
                 self._host("chmod", "-R", options["chmod"], str(target))
 
-    _add = _copy
+    def _add(self, arguments):
+        parts = [part for part in shlex.split(arguments) if not part.startswith("--")]
+        if not any(part.startswith(("http://", "https://")) for part in parts[:-1]):
+            self._copy(arguments)
+            return
+        if len(parts) != 2 or parts[0] not in self.downloads:
+            raise ImageError("ADD %s: the local platform downloads nothing; it has a stand-in for %s only."
+                             % (" ".join(parts[:-1]), ", ".join(sorted(self.downloads)) or "no URL"))
+        url, destination = parts
+        target = self.path(destination)
+        if destination.endswith("/"):
+            target = target / url.rstrip("/").rsplit("/", 1)[-1]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.downloads[url], target)
+        # Docker's ADD of a URL: root's, mode 0600.
+        target.chmod(0o600)
+        self._host("chown", "0:0", str(target))
 
     def _user(self, arguments):
         name = arguments.split(":")[0]

@@ -30,10 +30,12 @@ _HOOK_DROPPED = ("AWS_", "BOTO_")
 
 
 class Instance:
-    def __init__(self, root, nginx_port, app_port, venv_cache, instance_id, metadata, tools, aws_api):
+    def __init__(self, root, nginx_port, app_port, venv_cache, instance_id, metadata, tools, aws_api, downloads=None):
         """`metadata(hops)`: the instance's metadata service address for a caller `hops` hops away
         (1: the instance itself, its hooks; 2: a container on Docker's bridge, the app);
-        `tools()`: the folder of commands the instance has besides the system's (the AWS CLI)."""
+        `tools()`: the folder of commands the instance has besides the system's (the AWS CLI);
+        `downloads`: what the image's `ADD <url>` gets, by URL."""
+        self.downloads = downloads or {}
         self.id = instance_id
         self.metadata = metadata
         self.tools = tools
@@ -73,7 +75,7 @@ class Instance:
                 except (ImageError, RuntimeError, subprocess.CalledProcessError, OSError, zipfile.BadZipFile) as error:
                     raise DeployError("%s Command failed on instance. %s" % (self.label, _reason(error)),
                                       "Instance deployment failed. For details, see 'eb-engine.log'.") from None
-            self.wait_healthy(health_path, max(0, timeout - (time.monotonic() - started)))
+            self.wait_healthy(health_path, max(0, timeout - (time.monotonic() - started)), timeout)
         finally:
             self.busy = False
 
@@ -85,7 +87,7 @@ class Instance:
         self.run_hooks(staging, hooks, "prebuild")
         image_root = self.root / "image-staging"
         shutil.rmtree(image_root, ignore_errors=True)
-        image = Image(staging, image_root).build()
+        image = Image(staging, image_root, self.downloads).build()
         venv = prepared_venv(image.requirements, self.venv_cache, options=image.pip_options)
         port_variable = image.port_variable()
         self.nginx.configure(staging, self.app_port)
@@ -184,7 +186,8 @@ class Instance:
         status = http_status("http://127.0.0.1:%d%s" % (self.nginx.port, health_path), timeout=2)
         return status is not None and str(status) in matcher.replace(" ", "").split(","), status
 
-    def wait_healthy(self, health_path, timeout):
+    def wait_healthy(self, health_path, timeout, command_timeout=None):
+        """Waits `timeout` seconds at most, what is left of the `command_timeout` (the message's)."""
         last = {}
 
         def ready():
@@ -202,8 +205,9 @@ class Instance:
             )
         if not outcome:
             raise DeployError(
-                "%s The health check on %s did not pass within %d seconds (last answer: %s). Last lines of the application's log:\n%s"
-                % (self.label, health_path, timeout, last.get("status") or "no answer", tail(self.log)),
+                "%s The health check on %s did not pass within %d seconds, the deployment's command timeout, the image's build included "
+                "(last answer: %s). Last lines of the application's log:\n%s"
+                % (self.label, health_path, command_timeout or timeout, last.get("status") or "no answer", tail(self.log)),
             )
         self.healthy, self.passes, self.failures = True, 1, 0
 

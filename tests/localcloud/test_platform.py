@@ -151,11 +151,15 @@ def test_secrets_come_from_secrets_manager_and_rds_is_the_local_postgresql(toy):
     assert endpoint["Address"] == "127.0.0.1"
     psql = sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"))[-1]
 
-    def query(password):
+    def query(password, sslmode="verify-full"):
         return subprocess.run([str(psql), "-h", "127.0.0.1", "-p", str(endpoint["Port"]), "-U", "owner", "-d", "appdb", "-Atc", "select current_user"],
-                              env={"PGPASSWORD": password, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=False)
+                              env={"PGPASSWORD": password, "PATH": "/usr/bin:/bin", "PGSSLMODE": sslmode, "PGSSLROOTCERT": str(toy.cloud.ca)},
+                              capture_output=True, text=True, check=False)
 
+    # Over TLS, its certificate verified with the CA the platform gives images as RDS's; never without TLS.
     assert query("Pg-pass-0001").stdout.strip() == "owner"
+    refused = query("Pg-pass-0001", sslmode="disable")
+    assert refused.returncode != 0 and "no encryption" in refused.stderr
     assert query("wrong").returncode != 0
     rds.modify_db_instance(DBInstanceIdentifier="db", MasterUserPassword="Pg-pass-0002", ApplyImmediately=True)
     assert query("Pg-pass-0001").returncode != 0 and query("Pg-pass-0002").stdout.strip() == "owner"

@@ -112,3 +112,17 @@ def test_a_hash_locked_requirement_whose_file_does_not_match_fails_the_build(tmp
         prepared_venv(tmp_path / "tampered.txt", tmp_path / "cache", options=["--require-hashes"])
     assert "DO NOT MATCH THE HASHES" in str(refused.value)
     assert not any(path.name.startswith("server-") and path.is_dir() and path != venv for path in (tmp_path / "cache").iterdir())
+
+
+@AS_ROOT
+def test_add_of_a_url_gets_the_platforms_stand_in_and_nothing_else_is_downloaded(tmp_path):
+    stand_in = tmp_path / "ca.pem"
+    stand_in.write_text("the local CA\n")
+    downloads = {"https://truststore.example/global-bundle.pem": stand_in}
+    dockerfile = DOCKERFILE.replace("USER app\n", "ADD https://truststore.example/global-bundle.pem /opt/app/\nUSER app\n")
+    Image(bundle(tmp_path / "one", dockerfile), tmp_path / "root", downloads).build()
+    added = tmp_path / "root" / "opt" / "app" / "global-bundle.pem"
+    assert added.read_text() == "the local CA\n" and owner_and_mode(added) == (0, 0, 0o600), "Docker's ADD of a URL: root's, 0600"
+    with pytest.raises(ImageError) as refused:
+        Image(bundle(tmp_path / "two", dockerfile.replace("truststore.example", "elsewhere.example")), tmp_path / "root2", downloads).build()
+    assert "the local platform downloads nothing" in str(refused.value)
