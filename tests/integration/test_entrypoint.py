@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from localcloud import tls
 from localcloud.postgres import pg_bin
 from localcloud.procs import as_user
 from support.ebnginx import free_port
@@ -54,6 +55,7 @@ def instance_env(venv, database, tmp_path, port, **extra):
         "MLFLOW_DB_USER": "mlflow",
         "MLFLOW_DB_PASSWORD": DB_PASSWORD,
         "MLFLOW_DB_NAME": "mlflow",
+        "MLFLOW_DB_SSLROOTCERT": str(database.ca),
         "MLFLOW_ARTIFACTS_DESTINATION": str(tmp_path / "artifacts"),
         "MLFLOW_PORT": str(port),
     }
@@ -202,6 +204,29 @@ def test_a_wrong_database_password_fails_without_printing_it(rendered_bundle, ve
     assert code != 0
     assert "password authentication failed" in output
     assert wrong not in output
+
+
+def test_the_database_is_reached_over_tls_with_its_certificate_verified(rendered_bundle, venv, database, tmp_path):
+    # The attack: the server trusts another CA of the same name than the one that signed the
+    # database's certificate (a server in the middle with a look-alike CA). Refused at once.
+    other_ca, _key = tls.make_ca(tmp_path / "other-ca")
+    env = instance_env(venv, database, tmp_path, free_port(), MLFLOW_DB_SSLROOTCERT=str(other_ca))
+    code, output = run_entrypoint(rendered_bundle["source"] / "mlflowops" / "entrypoint.sh", env, 60)
+    assert code != 0 and "failed: SSL error: " in output and "retrying" not in output
+    # The right CA, but the server reached by a name its certificate doesn't carry.
+    env = instance_env(venv, database, tmp_path, free_port(), MLFLOW_DB_HOST="localhost")
+    code, output = run_entrypoint(rendered_bundle["source"] / "mlflowops" / "entrypoint.sh", env, 60)
+    assert code != 0 and "does not match host name" in output
+    # Without its CA bundle it doesn't start at all.
+    env = instance_env(venv, database, tmp_path, free_port(), MLFLOW_DB_SSLROOTCERT=str(tmp_path / "none.pem"))
+    code, output = run_entrypoint(rendered_bundle["source"] / "mlflowops" / "entrypoint.sh", env, 60)
+    assert code != 0 and "none.pem is missing or unreadable" in output
+    # And the database refuses what doesn't encrypt, as RDS does (rds.force_ssl).
+    python = str(venv / "bin" / "python")
+    plain = subprocess.run([python, "-c", "import psycopg2, sys; psycopg2.connect(sys.argv[1])",
+                            "host=127.0.0.1 port=%d dbname=mlflow user=mlflow password=%s sslmode=disable" % (database.port, DB_PASSWORD)],
+                           capture_output=True, text=True, check=False, timeout=30)
+    assert plain.returncode != 0 and "no encryption" in plain.stderr
 
 
 MIGRATION_LOCK = 0x6D6C666C6F77  # migrate.py's advisory lock id ("mlflow")

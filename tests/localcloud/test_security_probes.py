@@ -166,6 +166,14 @@ def test_the_server_runs_unprivileged_and_cannot_change_its_users_file(stack):
         assert users_file.read_bytes() == before
 
 
+def test_every_database_connection_of_the_servers_is_encrypted(stack, local_cloud):
+    alice = stack["users"][0]
+    assert request(stack["https_port"], SEARCH, basic(alice["name"], alice["password"]))[0] == 200
+    rows = local_cloud.cli("sql", "postgres", "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) "
+                                              "WHERE a.usename = 'mlflow' AND a.client_addr IS NOT NULL").stdout.split()
+    assert rows and set(rows) == {"t"}, rows
+
+
 def test_no_credential_appears_in_any_log(stack, local_cloud):
     alice = stack["users"][0]
     for headers in (basic(alice["name"], alice["password"]), basic(alice["name"], WRONG), basic("carol", WRONG)):
