@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the local cloud and the tests need when any is missing: nginx,
-# PostgreSQL, unzip, openssl, shellcheck for the sanity tests, and wrk for the benchmarks.
+# PostgreSQL, unzip, openssl, shellcheck for the sanity tests, wrk for the benchmarks, and
+# Debian's Python with venv (the local platform builds the servers' virtualenvs from a Python
+# every user can run, as the servers run as their image's unprivileged user).
 # Needs root (or sudo) and apt-get; does nothing when all are there.
 set -euo pipefail
 
@@ -11,6 +13,7 @@ command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+/usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 
 if [ "${#missing[@]}" -eq 0 ]; then
     exit 0
