@@ -55,8 +55,8 @@ def make_ca(folder):
 
 
 def issue(ca_cert_path, ca_key_path, names, cert_path, key_path, addresses=()):
-    """A server certificate from the CA for these DNS names (wildcards kept as given) and, for
-    the AWS API endpoint and the RDS endpoint only (addresses, here), IP `addresses`."""
+    """A server certificate from the CA for these DNS names (wildcards kept as given) and IP
+    `addresses` (only the AWS API and RDS endpoints, which are reached by address here)."""
     ca_cert = x509.load_pem_x509_certificate(ca_cert_path.read_bytes())
     ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), password=None)
     names = list(dict.fromkeys(names)) or [NO_NAME]

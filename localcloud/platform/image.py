@@ -246,8 +246,7 @@ class Image:
     _run_pip3 = _run_pip
 
     def _run_groupadd(self, arguments):
-        values, flags, names = parse_options(arguments, {"-g": "gid", "--gid": "gid"}, ("-r", "--system", "-f", "--force"))
-        del flags
+        values, _flags, names = parse_options(arguments, {"-g": "gid", "--gid": "gid"}, ("-r", "--system", "-f", "--force"))
         if len(names) != 1 or "gid" not in values:
             raise ImageError("RUN groupadd %s: give one group name and its --gid." % " ".join(arguments))
         self._add_group(names[0], int(values["gid"]))
@@ -310,17 +309,18 @@ class Image:
             raise ImageError("group '%s' does not exist in the image" % group)
         return self.groups[group]
 
+    def account(self, user):
+        """The image's account for a user name or uid; a uid of no account is one with group 0 and home /."""
+        if user.isdigit():
+            return next((a for a in self.accounts.values() if a.uid == int(user)), Account(int(user), 0, "/", ()))
+        if user not in self.accounts:
+            raise ImageError("invalid user: '%s' does not exist in the image" % user)
+        return self.accounts[user]
+
     def owner_ids(self, spec):
         """`user[:group]`, `user:` or `:group` (names or numbers) as (uid, gid)."""
         user, colon, group = spec.partition(":")
-        if user.isdigit():
-            account = next((a for a in self.accounts.values() if a.uid == int(user)), Account(int(user), 0, "/", ()))
-        elif user:
-            if user not in self.accounts:
-                raise ImageError("invalid user: '%s' does not exist in the image" % user)
-            account = self.accounts[user]
-        else:
-            account = None
+        account = self.account(user) if user else None
         if group:
             gid = self.group_id(group)
         elif colon and account:
@@ -345,10 +345,7 @@ class Image:
         if os.geteuid() != 0:
             return None
         name, _colon, group = self.user.partition(":")
-        if name.isdigit():
-            account = next((a for a in self.accounts.values() if a.uid == int(name)), Account(int(name), 0, "/", ()))
-        else:
-            account = self.accounts[name]
+        account = self.account(name)
         gid = self.group_id(group) if group else account.gid
         if (account.uid, gid) == (0, 0):
             return None
@@ -356,9 +353,7 @@ class Image:
 
     def home(self):
         """HOME as Docker sets it: the USER's home folder in the image."""
-        name = self.user.partition(":")[0]
-        account = self.accounts.get(name) or next((a for a in self.accounts.values() if name.isdigit() and a.uid == int(name)), None)
-        return self.path(account.home if account else "/")
+        return self.path(self.account(self.user.partition(":")[0]).home)
 
     def command(self):
         command = list(self.entrypoint) + list(self.cmd)

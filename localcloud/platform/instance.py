@@ -158,10 +158,10 @@ class Instance:
     def start_app(self):
         self.log.parent.mkdir(parents=True, exist_ok=True)
         identity = {}
-        if self.image.run_as():
+        run_as = self.image.run_as()
+        if run_as:
             # The image's USER with its own groups only (none of root's), as Docker runs it.
-            uid, gid, groups = self.image.run_as()
-            identity = {"user": uid, "group": gid, "extra_groups": groups}
+            identity = dict(zip(("user", "group", "extra_groups"), run_as))
         with open(self.log, "ab") as handle:
             self.process = subprocess.Popen(  # pylint: disable=consider-using-with
                 self.image.command(), env=self.environment, cwd=self.image.path(self.image.workdir),

@@ -152,13 +152,14 @@ def test_the_server_runs_unprivileged_and_cannot_change_its_users_file(stack):
     instances = sorted(stack["root"].glob("instances/*/app.pid"))
     assert len(instances) == 2
     for pid_file in instances:
-        uid, gid, groups = process_ids(int(pid_file.read_text()))
+        pid = int(pid_file.read_text())
+        uid, gid, groups = process_ids(pid)
         assert uid != 0 and gid != 0 and "0" not in groups, (uid, gid, groups)
         users_file = pid_file.parent / "image" / "opt" / "mlflowops" / "htpasswd"
         info = users_file.stat()
         assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (0, gid, 0o440)
         before = users_file.read_bytes()
-        server_python = os.readlink("/proc/%d/exe" % int(pid_file.read_text()))  # the server's own interpreter
+        server_python = os.readlink("/proc/%d/exe" % pid)  # the server's own interpreter
         attack = subprocess.run([server_python, "-c", REWRITE_ATTEMPTS, str(users_file)], user=uid, group=gid, extra_groups=[],
                                 capture_output=True, text=True, check=False, timeout=30)
         assert attack.returncode == 0, attack.stderr
