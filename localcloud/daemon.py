@@ -182,8 +182,9 @@ def serve(config):
     moto_api_models.MotoAPIBackend.reset = reset
 
     moto_app = s3presign.PresignedRegion(DomainDispatcherApplication(create_backend_app))
-    checked = iamcheck.InstanceAuthorizer(moto_app, platform.instance_identity, iamcheck.moto_role_documents, iamcheck.moto_bucket_document,
-                                          iamcheck.moto_instance_tags)
+    checked = iamcheck.Authorizer(moto_app, platform.instance_identity, iamcheck.moto_role_documents, iamcheck.moto_bucket_document,
+                                  iamcheck.moto_instance_tags, user_of_key=iamcheck.moto_user_of_key, roles_of=iamcheck.moto_roles_of,
+                                  principal_documents=iamcheck.moto_principal_documents, eb_environment=iamcheck.local_eb_environment)
     app = RequestLog(checked, config.request_log, platform.is_instance_key)
     api_cert, api_key = tls.issue(ca_cert, ca_key, ["localhost"], config.state_dir / "tls" / "api.pem", config.state_dir / "tls" / "api-key.pem",
                                   addresses=[HOST])
