@@ -37,7 +37,7 @@ def test_every_module_is_in_its_action_group():
     groups = load("meta/runtime.yml")["action_groups"]
     assert sorted(groups["beanstalk"] + groups["bundle"]) == modules
     # The AWS group holds exactly the modules that take AWS connection options.
-    assert sorted(groups["beanstalk"]) == [name for name in modules if name.startswith(("eb_", "acm_"))]
+    assert sorted(groups["beanstalk"]) == [name for name in modules if name.startswith(("eb_", "acm_", "iam_"))]
 
 
 def test_role_defaults_and_argument_specs_list_the_same_variables():
