@@ -33,9 +33,9 @@ def test_every_action_not_allowed_is_reported_with_its_resource():
                                                     "IsTruncated": False},
                       {"PolicySourceArn": source, "ActionNames": ["ec2:CreateSecurityGroup"], "ResourceArns": ["*"]})
     with stub:
-        denied = module.simulate(raw, source, [{"actions": ["iam:CreateRole", "iam:PassRole"], "resources": ["arn:{partition}:iam::{account}:role/mlflow-eb-instance"]},
-                                               {"actions": ["ec2:CreateSecurityGroup"], "resources": ["*"]}],
-                                 {"partition": "aws", "account": "123456789012", "region": "us-east-1"})
+        checks = [{"actions": ["iam:CreateRole", "iam:PassRole"], "resources": ["arn:{partition}:iam::{account}:role/mlflow-eb-instance"]},
+                  {"actions": ["ec2:CreateSecurityGroup"], "resources": ["*"]}]
+        denied = module.simulate(raw, source, checks, {"partition": "aws", "account": "123456789012", "region": "us-east-1"})
     stub.assert_no_pending_responses()
     assert denied == [{"action": "iam:PassRole", "resource": role, "decision": "implicitDeny"},
                       {"action": "ec2:CreateSecurityGroup", "resource": "*", "decision": "explicitDeny"}]
