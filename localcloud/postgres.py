@@ -87,10 +87,12 @@ class Cluster:
         ).stdout
 
     def ensure_database(self, name, owner, password):
-        """The database and its owner exist, the owner with this password."""
+        """The database and its owner exist, the owner with this password and what RDS gives its
+        master user: CREATEROLE and CREATEDB, not SUPERUSER
+        (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.MasterAccounts.html)."""
         exists = self.sql("SELECT 1 FROM pg_roles WHERE rolname = %s" % quote_literal(owner)).strip()
         verb = "ALTER" if exists else "CREATE"
-        self.sql("%s ROLE %s LOGIN PASSWORD %s" % (verb, quote_ident(owner), quote_literal(password)))
+        self.sql("%s ROLE %s LOGIN NOSUPERUSER CREATEROLE CREATEDB PASSWORD %s" % (verb, quote_ident(owner), quote_literal(password)))
         if name != "postgres" and not self.sql("SELECT 1 FROM pg_database WHERE datname = %s" % quote_literal(name)).strip():
             self.sql("CREATE DATABASE %s OWNER %s" % (quote_ident(name), quote_ident(owner)))
 
