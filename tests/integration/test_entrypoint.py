@@ -26,6 +26,7 @@ from support.postgres import ThrowawayPostgres
 from support.servervenv import server_venv
 
 DB_PASSWORD = "p@ss:w/rd%?#-9Zx"  # characters a URI must escape
+LOGIN = {"username": "mlflow_server_a", "password": "L0gin:p@ss/w%rd"}
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="the throwaway PostgreSQL runs as the postgres user"),
@@ -109,7 +110,8 @@ def test_instances_started_together_create_the_schema_once_and_share_it(rendered
             processes.append(
                 subprocess.Popen(
                     [str(entrypoint)],
-                    env=instance_env(venv, database, tmp_path, port),
+                    # The same login for all three, as the secret gives it: the first makes it, the others set it again.
+                    env=instance_env(venv, database, tmp_path, port, MLFLOW_DB_LOGIN=json.dumps(LOGIN)),
                     cwd=tmp_path,
                     stdout=handle,
                     stderr=subprocess.STDOUT,
@@ -121,6 +123,7 @@ def test_instances_started_together_create_the_schema_once_and_share_it(rendered
         assert all(healthy), "\n\n".join(outputs)
         assert sum("creating the MLflow schema" in output for output in outputs) == 1, outputs
         assert sum("schema is current" in output for output in outputs) == 2, outputs
+        assert all("the server connects as mlflow_server_a" in output for output in outputs), outputs
 
         # The database password is never on a command line, nor in the logs; the job runner is
         # off in every server process.
@@ -132,7 +135,7 @@ def test_instances_started_together_create_the_schema_once_and_share_it(rendered
                     environ = Path("/proc/%d/environ" % pid).read_bytes().split(b"\0")
                 except FileNotFoundError:
                     continue
-                assert DB_PASSWORD.encode() not in cmdline
+                assert DB_PASSWORD.encode() not in cmdline and LOGIN["password"].encode() not in cmdline
                 assert b"--backend-store-uri" not in cmdline
                 if b"uvicorn" in cmdline:
                     servers += 1
@@ -140,7 +143,7 @@ def test_instances_started_together_create_the_schema_once_and_share_it(rendered
                     assert b"MLFLOW_ENABLE_AI_GATEWAY=false" in environ
             assert servers >= 1, "no uvicorn process found under the entrypoint"
         for output in outputs:
-            assert DB_PASSWORD not in output
+            assert DB_PASSWORD not in output and LOGIN["password"] not in output
 
         # The server itself asks for credentials (its auth layer), whoever reaches its port.
         for headers in ({}, {"Authorization": "Basic " + base64.b64encode(b"alice:bob-Password-000002").decode()}):
@@ -271,3 +274,67 @@ def test_nobody_migrates_while_another_holds_the_migration_lock(rendered_bundle,
             holder.kill()
         os.killpg(instance.pid, signal.SIGTERM)
         instance.wait(timeout=30)
+
+
+def test_the_server_connects_as_its_own_login_and_a_rotated_login_leaves_the_other_working(rendered_bundle, venv, database, tmp_path):
+    """AWS's alternating users: the login secret names one of two users; the migration step (as
+    the schema's owner) gives it the secret's password; the server connects as it and may read
+    and write the tables but not change or drop them; naming the other user with a new password
+    leaves the first one working for the instances that still use it."""
+    entrypoint = rendered_bundle["source"] / "mlflowops" / "entrypoint.sh"
+    python = str(venv / "bin" / "python")
+
+    def connect(user, password, statement="SELECT count(*) FROM experiments"):
+        return subprocess.run([python, "-c", "import psycopg2, sys; c = psycopg2.connect(sys.argv[1]); cur = c.cursor(); "
+                               "cur.execute(sys.argv[2]); c.commit()",
+                               "host=127.0.0.1 port=%d dbname=mlflow user=%s password=%s sslmode=verify-full sslrootcert=%s"
+                               % (database.port, user, password, database.ca), statement],
+                              capture_output=True, text=True, check=False, timeout=30)
+
+    def serve(login):
+        port = free_port()
+        env = instance_env(venv, database, tmp_path, port, MLFLOW_DB_LOGIN=json.dumps(login))
+        process = subprocess.Popen([str(entrypoint)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            assert wait_healthy(port, process), process.stdout.read().decode() if process.poll() is not None else "not healthy"
+            server_env = {}
+            for pid in process_tree(process.pid):
+                try:
+                    environ = Path("/proc/%d/environ" % pid).read_bytes().split(b"\0")
+                except OSError:
+                    continue
+                server_env.update(item.decode().split("=", 1) for item in environ if item.startswith((b"MLFLOW_BACKEND_STORE_URI=",
+                                                                                                       b"MLFLOW_DB_LOGIN=", b"MLFLOW_DB_PASSWORD=")))
+            # A write through the server, as its login.
+            api(port, "experiments/create", {"name": "as-%s" % login["username"]})
+            return server_env
+        finally:
+            os.killpg(process.pid, 15)
+            process.wait(timeout=30)
+
+    # The master user is what RDS makes it: it may create roles, and is no superuser.
+    master = subprocess.run([python, "-c", "import psycopg2, sys; c = psycopg2.connect(sys.argv[1]); cur = c.cursor(); "
+                             "cur.execute('SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = current_user'); print(cur.fetchone())",
+                             "host=127.0.0.1 port=%d dbname=mlflow user=mlflow password=%s sslmode=verify-full sslrootcert=%s"
+                             % (database.port, DB_PASSWORD, database.ca)], capture_output=True, text=True, check=False, timeout=30)
+    assert master.stdout.strip() == "(False, True)", master.stderr
+    first = {"username": "mlflow_server_a", "password": "Login-a-0001"}
+    server_env = serve(first)
+    # The server has its login's URI, and neither the owner's password nor the login secret.
+    assert "//mlflow_server_a:Login-a-0001@" in server_env["MLFLOW_BACKEND_STORE_URI"]
+    assert "MLFLOW_DB_LOGIN" not in server_env and "MLFLOW_DB_PASSWORD" not in server_env
+    assert connect("mlflow_server_a", "Login-a-0001").returncode == 0
+    # The login may not change the schema: the owner's tables stay the owner's.
+    refused = connect("mlflow_server_a", "Login-a-0001", "DROP TABLE experiments CASCADE")
+    assert refused.returncode != 0 and "must be owner" in refused.stderr
+    # Rotation: the other user with a new password. The first keeps working for the instances
+    # that still use it; the second works for the new ones.
+    serve({"username": "mlflow_server_b", "password": "Login-b-0002"})
+    assert connect("mlflow_server_a", "Login-a-0001").returncode == 0
+    assert connect("mlflow_server_b", "Login-b-0002").returncode == 0
+    # The owner is a login of its own, not the server's.
+    code, output = run_entrypoint(entrypoint, instance_env(venv, database, tmp_path, free_port(),
+                                                           MLFLOW_DB_LOGIN=json.dumps({"username": "mlflow", "password": "x"})), 120)
+    assert code != 0 and "names the schema's owner mlflow" in output
+    code, output = run_entrypoint(entrypoint, instance_env(venv, database, tmp_path, free_port(), MLFLOW_DB_LOGIN="not json"), 120)
+    assert code != 0 and "MLFLOW_DB_LOGIN is not a JSON object with a username and a password" in output
