@@ -33,7 +33,7 @@ DAY_TWO_CASES = [
     ("rotate_credentials.yml", {"bundle_users": USERS, "mlflowops_retired_users": [{"name": "carol"}]},
      "Each retired credential needs a name and a password"),
     ("rotate_credentials.yml", {"bundle_users": USERS, "mlflowops_rotate_secrets": ["root_password"]},
-     "takes database_password and flask_secret_key; got ['root_password']"),
+     "takes database_password, database_master_password and flask_secret_key; got ['root_password']"),
     ("rotate_credentials.yml", {"bundle_users": USERS, "mlflowops_rotate_secrets": ["database_password"],
                                 "prerequisites_database_uri": "postgresql://u:p@db.example.com/mlflow"},
      "An external database's password (prerequisites_database_uri) is rotated where that database lives"),
