@@ -303,8 +303,8 @@ def test_the_server_connects_as_its_own_login_and_a_rotated_login_leaves_the_oth
                     environ = Path("/proc/%d/environ" % pid).read_bytes().split(b"\0")
                 except OSError:
                     continue
-                server_env.update(item.decode().split("=", 1) for item in environ if item.startswith((b"MLFLOW_BACKEND_STORE_URI=",
-                                                                                                       b"MLFLOW_DB_LOGIN=", b"MLFLOW_DB_PASSWORD=")))
+                wanted = (b"MLFLOW_BACKEND_STORE_URI=", b"MLFLOW_DB_LOGIN=", b"MLFLOW_DB_PASSWORD=")
+                server_env.update(item.decode().split("=", 1) for item in environ if item.startswith(wanted))
             # A write through the server, as its login.
             api(port, "experiments/create", {"name": "as-%s" % login["username"]})
             return server_env
