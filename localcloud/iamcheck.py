@@ -193,10 +193,12 @@ class Request:
         if not verb.startswith(("Create", "Update", "Delete", "Terminate", "Rebuild", "Restart", "Swap", "Abort", "Compose")):
             return "*"
         application = self.param("ApplicationName")
-        environment = self.param("EnvironmentName") or self.param("EnvironmentId")
+        name = self.param("EnvironmentName")
+        environment = name or self.param("EnvironmentId")
         if environment and not verb.startswith("CreateApplication"):
-            application = application or self.application_of(environment)
-            name = self.param("EnvironmentName") or self.environment_name_of(environment)
+            if not (application and name):  # named by the environment alone, or by its id: looked up
+                found_application, found_name = self.eb_environment(self.region, environment) or (None, None)
+                application, name = application or found_application, name or found_name
             return self.eb_arn("environment", "%s/%s" % (application or "*", name or environment))
         if application and self.param("VersionLabel") and "ApplicationVersion" in verb:
             return self.eb_arn("applicationversion", "%s/%s" % (application, self.param("VersionLabel")))
@@ -266,14 +268,6 @@ class Request:
             checks.append(("s3:GetObject", "arn:%s:s3:::%s/%s" % (self.partition, self.param("SourceBundle.S3Bucket"),
                                                                   self.param("SourceBundle.S3Key")), {}))
         return checks
-
-    def application_of(self, environment):
-        found = self.eb_environment(self.region, environment)
-        return found[0] if found else None
-
-    def environment_name_of(self, environment):
-        found = self.eb_environment(self.region, environment)
-        return found[1] if found else None
 
     def option_setting(self, namespace, option):
         """The value an Elastic Beanstalk request's OptionSettings give `namespace`/`option`, or None."""
@@ -477,9 +471,10 @@ class Authorizer:
         scope = credential_scope(environ)
         identity = self.role_of_key(scope[0]) if scope else None
         user = self.user_of_key(scope[0]) if scope and identity is None else None
+        root = identity is None and user is None  # the account's root credentials, or anonymous
         # Unsigned or SigV2-signed requests (anonymous, and S3's older presigned URLs) are S3's.
         s3 = scope[3] == "s3" if len(scope) > 3 else not environ.get("PATH_INFO", "").startswith("/moto-api")
-        if identity is None and user is None and not s3 and not (len(scope) > 3 and scope[3] in ("iam", "sts")):
+        if root and not s3 and not (len(scope) > 3 and scope[3] in ("iam", "sts")):
             return self.app(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         content_type = environ.get("CONTENT_TYPE", "")
@@ -488,9 +483,9 @@ class Authorizer:
         body = peek_body(environ) if length and length <= 1024 * 1024 and control else b""
         request = Request(environ, body, self.roles_of, self.eb_environment)
         checks = request.checks(self.resource_tags)
-        if identity is None and user is None and request.service == "sts" and request.param("Action") == "GetCallerIdentity":
+        if root and request.service == "sts" and request.param("Action") == "GetCallerIdentity":
             return _root_identity(start_response, request.partition)
-        if identity is None and user is None:
+        if root:
             # The account's root credentials (the local cloud's own): allowed everything, but a
             # bucket policy's Deny applies to every caller of the account too. A request this module
             # can't name still meets the Deny statements that cover every S3 action.
@@ -548,30 +543,37 @@ class Authorizer:
                 results.append("<member><EvalActionName>%s</EvalActionName><EvalResourceName>%s</EvalResourceName>"
                                "<EvalDecision>%s</EvalDecision><MatchedStatements/><MissingContextValues/></member>"
                                % (escape(action), escape(resource), decision))
-        body = ('<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><SimulatePrincipalPolicyResult>'
-                "<IsTruncated>false</IsTruncated><EvaluationResults>%s</EvaluationResults></SimulatePrincipalPolicyResult>"
-                "<ResponseMetadata><RequestId>localcloud</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>"
-                % "".join(results)).encode()
-        start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
-        return [body]
+        return _respond(start_response, "200 OK", "text/xml",
+                        '<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><SimulatePrincipalPolicyResult>'
+                        "<IsTruncated>false</IsTruncated><EvaluationResults>%s</EvaluationResults></SimulatePrincipalPolicyResult>"
+                        "<ResponseMetadata><RequestId>localcloud</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>"
+                        % "".join(results))
 
 
 def _root_identity(start_response, partition):
     """GetCallerIdentity for the account's root credentials, as AWS answers it (moto would name
     a user "moto" that IAM doesn't have)."""
-    body = ('<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
-            "<Arn>arn:%s:iam::%s:root</Arn><UserId>%s</UserId><Account>%s</Account></GetCallerIdentityResult>"
-            "<ResponseMetadata><RequestId>localcloud</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
-            % (partition, ACCOUNT, ACCOUNT, ACCOUNT)).encode()
-    start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
-    return [body]
+    return _respond(start_response, "200 OK", "text/xml",
+                    '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
+                    "<Arn>arn:%s:iam::%s:root</Arn><UserId>%s</UserId><Account>%s</Account></GetCallerIdentityResult>"
+                    "<ResponseMetadata><RequestId>localcloud</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+                    % (partition, ACCOUNT, ACCOUNT, ACCOUNT))
+
+
+def _respond(start_response, status, kind, body):
+    data = body.encode()
+    start_response(status, [("Content-Type", kind), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def _query_error(code, message):
+    """The error body of the query-protocol services (IAM, STS, RDS, Elastic Beanstalk...)."""
+    return ("<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error>"
+            "<RequestId>localcloud</RequestId></ErrorResponse>" % (code, escape(message)))
 
 
 def _error(start_response, status, code, message):
-    body = ("<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error>"
-            "<RequestId>localcloud</RequestId></ErrorResponse>" % (code, escape(message))).encode()
-    start_response(status, [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
-    return [body]
+    return _respond(start_response, status, "text/xml", _query_error(code, message))
 
 
 def _denied(start_response, request, principal, action, resource, why):
@@ -586,11 +588,8 @@ def _denied(start_response, request, principal, action, resource, why):
                               "this operation. %s</Message></Error></Errors><RequestID>localcloud</RequestID></Response>" % escape(message)), \
             "403 Forbidden", "text/xml"
     else:
-        body, status, kind = ("<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>%s</Message></Error>"
-                              "<RequestId>localcloud</RequestId></ErrorResponse>" % escape(message)), "403 Forbidden", "text/xml"
-    data = body.encode()
-    start_response(status, [("Content-Type", kind), ("Content-Length", str(len(data)))])
-    return [data]
+        body, status, kind = _query_error("AccessDenied", message), "403 Forbidden", "text/xml"
+    return _respond(start_response, status, kind, body)
 
 
 def moto_role_documents(role_arn):
