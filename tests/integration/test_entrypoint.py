@@ -338,3 +338,7 @@ def test_the_server_connects_as_its_own_login_and_a_rotated_login_leaves_the_oth
     assert code != 0 and "names the schema's owner mlflow" in output
     code, output = run_entrypoint(entrypoint, instance_env(venv, database, tmp_path, free_port(), MLFLOW_DB_LOGIN="not json"), 120)
     assert code != 0 and "MLFLOW_DB_LOGIN is not a JSON object with a username and a password" in output
+    # A login goes with the URI the entrypoint builds from MLFLOW_DB_*, not with one given whole.
+    code, output = run_entrypoint(entrypoint, instance_env(venv, database, tmp_path, free_port(), MLFLOW_DB_LOGIN=json.dumps(first),
+                                                           MLFLOW_BACKEND_STORE_URI="postgresql://mlflow@127.0.0.1/mlflow"), 60)
+    assert code != 0 and "MLFLOW_DB_LOGIN goes with MLFLOW_DB_HOST and the other MLFLOW_DB_* properties" in output
