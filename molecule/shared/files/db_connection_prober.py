@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 STATE, STOP = Path(sys.argv[1]).resolve(), Path(sys.argv[2])
 sys.path.insert(0, sys.argv[3])  # the repository, for the local cloud's PostgreSQL tools
@@ -45,12 +46,12 @@ def servers():
 
 
 def login_of(uri):
-    return uri.split("//", 1)[1].split(":", 1)[0]
+    return unquote(urlsplit(uri).username or "")
 
 
 def masked(text, uri):
-    password = uri.split("//", 1)[1].split("@", 1)[0].split(":", 1)[-1]
-    return text.replace(password, "****") if password else text
+    password = urlsplit(uri).password
+    return text.replace(password, "****").replace(unquote(password), "****") if password else text
 
 
 report = {"connections": 0, "failures": [], "logins": set(), "instances": set()}
