@@ -28,7 +28,7 @@ $(COLLECTION_LINK):
 	ln -sfn ../../../.. $@
 
 # AWS_CA_BUNDLE: the local cloud's CA, for the lookups (its modules get it from the inventory).
-deploy: setup
+deploy: up
 	AWS_CA_BUNDLE=$${LOCALCLOUD_STATE_DIR:-$(CURDIR)/.state/localcloud}/tls/ca.pem ansible-playbook deploy.yml
 
 # The quick checks first, then the two long suites side by side: each starts its own local

@@ -21,6 +21,7 @@ description:
   - The simulator needs C(iam:SimulatePrincipalPolicy) on the caller itself. Without it, or where a
     resource-based policy or an organisation's service control policy decides, the play learns of a
     missing permission from the call that needs it; the module then warns and returns C(simulated=false).
+  - As the first call of a play, it fails with a plain message when AWS can't be reached at all.
   - Read-only; the same in check mode.
 author:
   - mlflowops.beanstalk contributors (@mlflowops)
@@ -151,7 +152,12 @@ def main():
     retry = AWSRetry.jittered_backoff()
     try:
         caller_arn = module.client("sts", retry_decorator=retry).get_caller_identity(aws_retry=True)["Arn"]
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+    except botocore.exceptions.ConnectionError as error:
+        # The first call of a play: say plainly that nothing answered (a wrong endpoint or
+        # region, a proxy, or the local cloud not running), before any task depends on it.
+        module.fail_json(msg="AWS could not be reached before %s (%s), so nothing was changed. Check the connection's "
+                             "endpoint, region and network." % (module.params["purpose"], error))
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:  # pylint: disable=duplicate-except
         module.fail_json_aws(error, msg="STS refused to say who the caller is")
     source_arn = policy_source(caller_arn)
     result = dict(changed=False, caller_arn=caller_arn, policy_source_arn=source_arn, simulated=False, denied=[])

@@ -48,3 +48,28 @@ def test_role_defaults_and_argument_specs_list_the_same_variables():
         assert defaults == {name for name, spec in options.items() if not spec.get("required")}, role.name
         assert all("default" not in spec for spec in options.values() if spec.get("required")), role.name
         assert all(name.startswith(role.name + "_") for name in defaults), role.name
+
+
+def test_the_built_collection_ships_no_harness_and_refers_to_none(tmp_path):
+    """What Galaxy users get: the collection's own files, and nothing in them that needs this
+    repository's harness (the local cloud, the tests, the tools' caches)."""
+    import subprocess  # pylint: disable=import-outside-toplevel
+    import sys  # pylint: disable=import-outside-toplevel
+    import tarfile  # pylint: disable=import-outside-toplevel
+
+    galaxy = Path(sys.executable).parent / "ansible-galaxy"
+    subprocess.run([str(galaxy), "collection", "build", "--output-path", str(tmp_path), str(ROOT)],
+                   check=True, capture_output=True, text=True, timeout=120)
+    with tarfile.open(next(tmp_path.glob("mlflowops-beanstalk-*.tar.gz"))) as tarball:
+        names = tarball.getnames()
+        texts = {member.name: tarball.extractfile(member).read().decode("utf-8", "replace")
+                 for member in tarball.getmembers() if member.isfile()}
+    tops = {name.split("/")[0] for name in names}
+    assert tops == {"CHANGELOG.md", "FILES.json", "MANIFEST.json", "README.md", "docs", "inventories", "meta", "playbooks",
+                    "plugins", "requirements.yml", "roles"}
+    assert not [name for name in names if name.startswith("inventories/") and not name.startswith("inventories/aws")]
+    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
+    # Code and playbooks may name the local cloud in a comment, never use it.
+    using = [name for name, text in texts.items() if name.startswith(("playbooks/", "roles/", "plugins/", "meta/"))
+             for line in text.splitlines() if "localcloud" in line and not line.lstrip().startswith("#")]
+    assert not using, using
