@@ -18,6 +18,7 @@ import zipfile
 from urllib.parse import quote
 
 import pytest
+import yaml
 
 from ansible_collections.mlflowops.beanstalk.plugins.module_utils import htpasswd
 from conftest import ROOT
@@ -86,7 +87,10 @@ def test_deploy_then_rerun_and_dry_run(cloud, run_playbook):
     seed = cloud.client("secretsmanager").get_secret_value(SecretId="mlflow/htpasswd-salt-seed")
     assert re.fullmatch(r"[A-Za-z0-9]{64}", seed["SecretString"])
     version = eb.describe_environments(ApplicationName="mlflow", EnvironmentNames=["mlflow"])["Environments"][0]["VersionLabel"]
-    source = eb.describe_application_versions(ApplicationName="mlflow", VersionLabels=[version])["ApplicationVersions"][0]["SourceBundle"]
+    described = eb.describe_application_versions(ApplicationName="mlflow", VersionLabels=[version])["ApplicationVersions"][0]
+    # What a later deploy reads to decide whether the database needs a snapshot before it.
+    assert described["Description"] == "MLflow %s" % yaml.safe_load((ROOT / "roles/bundle/defaults/main.yml").read_text())["bundle_mlflow_version"]
+    source = described["SourceBundle"]
     with zipfile.ZipFile(io.BytesIO(cloud.client("s3").get_object(Bucket=source["S3Bucket"], Key=source["S3Key"])["Body"].read())) as bundle:
         name, hashed = bundle.read("mlflowops/htpasswd").decode().splitlines()[0].split(":", 1)
     assert hashed[7:29] == htpasswd.derive_salt(seed["SecretString"], name, "bcrypt") != htpasswd.derive_salt("mlflow", name, "bcrypt")
