@@ -73,3 +73,21 @@ def test_the_built_collection_ships_no_harness_and_refers_to_none(tmp_path):
     using = [name for name, text in texts.items() if name.startswith(("playbooks/", "roles/", "plugins/", "meta/"))
              for line in text.splitlines() if "localcloud" in line and not line.lstrip().startswith("#")]
     assert not using, using
+
+
+def test_every_entry_point_the_playbooks_use_has_argument_specs_taken_from_main():
+    """tasks_from entry points are type-checked like main: each has a spec, its options are main's
+    (the same spec), and every role variable its tasks read is among them."""
+    import re  # pylint: disable=import-outside-toplevel
+
+    used = set()
+    for path in list((ROOT / "playbooks").rglob("*.yml")) + list((ROOT / "molecule").rglob("*.yml")) + list((ROOT / "tests").rglob("*.yml")):
+        used |= set(re.findall(r"name: mlflowops\.beanstalk\.(\w+)\n\s+tasks_from: (\w+)", path.read_text()))
+    assert {"validate", "permissions", "rotate", "purge", "require", "absent", "record", "remove"} <= {entry for _role, entry in used}
+    for role, entry in sorted(used):
+        specs = load("roles/%s/meta/argument_specs.yml" % role)["argument_specs"]
+        assert entry in specs, "roles/%s has no argument_specs for tasks_from %s" % (role, entry)
+        main, options = specs["main"]["options"], specs[entry].get("options", {})
+        assert all(main[name] == spec for name, spec in options.items() if name in main), (role, entry)
+        read = set(re.findall(r"\b(%s_[a-z0-9_]+)" % role, (ROOT / "roles" / role / "tasks" / (entry + ".yml")).read_text()))
+        assert read & set(main) <= set(options), (role, entry, sorted(read & set(main) - set(options)))
