@@ -11,7 +11,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup deploy up test pytest lint sanity molecule down clean lock
+.PHONY: setup deploy up test pytest lint format sanity molecule down clean lock
 
 setup: $(VENV)/.installed $(COLLECTION_LINK)
 	@scripts/install-system-packages.sh
@@ -48,8 +48,15 @@ lock: setup
 	test -x $(LOCK_TOOLS)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_TOOLS) && $(LOCK_TOOLS)/bin/pip install --quiet pip-tools==7.5.1; }
 	$(BIN)/python scripts/lock-server-requirements.py $(MLFLOW_VERSION) $(CURDIR)/$(LOCK_TOOLS)/bin/pip-compile
 
+# The plugins' formatting (pyproject.toml) and the playbooks' and roles' lint.
 lint:
+	black --check --quiet plugins
+	isort --check-only --quiet plugins
 	ansible-lint
+
+format:
+	black --quiet plugins
+	isort --quiet plugins
 
 # ansible-test wants the collection at .../ansible_collections/<ns>/<name>: test a copy there,
 # with its working files under .cache/home and pip from ensurepip (no internet here).

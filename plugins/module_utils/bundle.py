@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# Copyright: mlflowops.beanstalk contributors
+# Copyright: Contributors to the mlflowops.beanstalk collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Deterministic source bundle archives.
@@ -9,10 +9,6 @@ sorted, timestamps fixed, Unix modes explicit and compression settings pinned.
 The application version label is derived from the zip's SHA-256, so an unchanged
 bundle never creates a new version.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import hashlib
 import io
@@ -33,7 +29,7 @@ class BundleError(ValueError):
     pass
 
 
-def normalize_arcname(name):
+def normalise_arcname(name):
     clean = posixpath.normpath(name.replace("\\", "/"))
     if clean.startswith("/") or clean == "." or clean.split("/")[0] == "..":
         raise BundleError("bundle path %r must be relative and stay inside the bundle" % name)
@@ -49,7 +45,7 @@ def build_zip(root, paths):
     """
     names = set()
     for path in paths:
-        arcname = normalize_arcname(path)
+        arcname = normalise_arcname(path)
         if arcname in names:
             raise BundleError("bundle path %r is listed twice" % arcname)
         names.add(arcname)

@@ -1,12 +1,8 @@
 # -*- coding: utf-8 -*-
-# Copyright: mlflowops.beanstalk contributors
+# Copyright: Contributors to the mlflowops.beanstalk collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Write a local file only when its bytes change, atomically, honouring check mode."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import os
 import tempfile

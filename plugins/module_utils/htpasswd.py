@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-# Copyright: mlflowops.beanstalk contributors
+# Copyright: Contributors to the mlflowops.beanstalk collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Users file (htpasswd) logic shared by the bundle modules.
@@ -10,16 +10,15 @@ byte-identical) while a changed password changes the line.  Validation messages
 name the offending entry by its position and user name, never by its password.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import hashlib
 import re
 
 try:
-    from passlib.hash import bcrypt, sha256_crypt, sha512_crypt
-    from passlib.utils.binary import bcrypt64, h64
+    from passlib.hash import bcrypt
+    from passlib.hash import sha256_crypt
+    from passlib.hash import sha512_crypt
+    from passlib.utils.binary import bcrypt64
+    from passlib.utils.binary import h64
 
     HAS_PASSLIB = True
     PASSLIB_IMPORT_ERROR = None
@@ -72,9 +71,7 @@ def validate_users(users, scheme, min_length):
         elif any(ch.isspace() for ch in name):
             errors.append("%s: a user name must not contain whitespace" % where)
         elif not USER_NAME_RE.match(name):
-            errors.append(
-                "%s: a user name may only use letters, digits and . _ @ + - (at most 64 characters)" % where
-            )
+            errors.append("%s: a user name may only use letters, digits and . _ @ + - (at most 64 characters)" % where)
         elif name in seen:
             errors.append("%s: user name %r is already used by users[%d]" % (where, name, seen[name]))
         else:
@@ -88,8 +85,7 @@ def validate_users(users, scheme, min_length):
             errors.append("%s: the password contains a line break or NUL character" % where)
         if scheme == "bcrypt" and len(password.encode("utf-8")) > BCRYPT_MAX_BYTES:
             errors.append(
-                "%s: the password is longer than %d bytes, which bcrypt would silently cut"
-                % (where, BCRYPT_MAX_BYTES)
+                "%s: the password is longer than %d bytes, which bcrypt would silently cut" % (where, BCRYPT_MAX_BYTES)
             )
     return errors
 

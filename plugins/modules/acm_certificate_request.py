@@ -3,10 +3,6 @@
 # Copyright: Contributors to the mlflowops.beanstalk collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 ---
 module: acm_certificate_request
@@ -53,6 +49,12 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+seealso:
+  - module: community.aws.acm_certificate
+    description: Imports certificates; this module requests ACM-issued ones, validated by DNS.
+  - name: DNS validation
+    description: How ACM validates a requested certificate.
+    link: https://docs.aws.amazon.com/acm/latest/userguide/dns-validation.html
 """
 
 EXAMPLES = r"""
@@ -100,10 +102,12 @@ certificate:
 
 import hashlib
 
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-from ansible_collections.mlflowops.beanstalk.plugins.module_utils import eb
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb import common
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb.waiters import Waiter
 
 try:
     import botocore
@@ -113,6 +117,10 @@ except ImportError:
 LIVE = ["PENDING_VALIDATION", "ISSUED"]
 FAILED = ("FAILED", "VALIDATION_TIMED_OUT", "REVOKED", "EXPIRED", "INACTIVE")
 PENDING_ARN = "(requested by this run)"
+
+
+class AnsibleACMError(AnsibleAWSError):
+    """A certificate that can't be had or removed, as the module reports it."""
 
 
 def names_of(params):
@@ -128,13 +136,21 @@ def find(client, params):
     wanted = names_of(params)
     paginator = client.get_paginator("list_certificates")
     # Without Includes, ListCertificates returns RSA-2048 certificates only.
-    pages = paginator.paginate(CertificateStatuses=LIVE, Includes={"keyTypes": ["RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1"]})
+    pages = paginator.paginate(
+        CertificateStatuses=LIVE,
+        Includes={"keyTypes": ["RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1"]},
+    )
     found = []
     for summary in pages.build_full_result().get("CertificateSummaryList", []):
         if summary.get("DomainName", "").lower() not in wanted:
             continue
         certificate = describe(client, summary["CertificateArn"])
-        names = sorted(set(name.lower() for name in [certificate.get("DomainName", "")] + certificate.get("SubjectAlternativeNames", [])))
+        names = sorted(
+            set(
+                name.lower()
+                for name in [certificate.get("DomainName", "")] + certificate.get("SubjectAlternativeNames", [])
+            )
+        )
         if certificate.get("Type") == "AMAZON_ISSUED" and names == wanted and certificate.get("Status") in LIVE:
             found.append(certificate)
     found.sort(key=lambda certificate: LIVE.index(certificate["Status"]), reverse=True)
@@ -169,7 +185,9 @@ def with_records(client, waiter, certificate):
 
     def complete(current):
         options = current.get("DomainValidationOptions", [])
-        return current.get("Status") != "PENDING_VALIDATION" or (options and all(option.get("ResourceRecord") for option in options))
+        return current.get("Status") != "PENDING_VALIDATION" or (
+            options and all(option.get("ResourceRecord") for option in options)
+        )
 
     arn = certificate["CertificateArn"]
     return waiter.until(lambda: describe(client, arn), complete, lambda current: "the validation records of %s" % arn)
@@ -187,7 +205,9 @@ def wait_issued(client, waiter, certificate):
 
     current = waiter.until(lambda: describe(client, arn), done, describe_wait)
     if current.get("Status") != "ISSUED":
-        raise eb.EBError("certificate %s is %s: %s" % (arn, current.get("Status"), current.get("FailureReason", "no reason given")))
+        raise AnsibleACMError(
+            "certificate %s is %s: %s" % (arn, current.get("Status"), current.get("FailureReason", "no reason given"))
+        )
     return current
 
 
@@ -200,10 +220,18 @@ def ensure_present(client, params, check_mode, waiter):
     changed = certificate is None
     if certificate is None:
         names = names_of(params)
-        predicted = {"DomainName": params["domain_name"].lower(), "SubjectAlternativeNames": names, "Status": "PENDING_VALIDATION"}
+        predicted = {
+            "DomainName": params["domain_name"].lower(),
+            "SubjectAlternativeNames": names,
+            "Status": "PENDING_VALIDATION",
+        }
         if check_mode:
             return True, predicted
-        request = {"DomainName": params["domain_name"].lower(), "ValidationMethod": "DNS", "IdempotencyToken": idempotency_token(names)}
+        request = {
+            "DomainName": params["domain_name"].lower(),
+            "ValidationMethod": "DNS",
+            "IdempotencyToken": idempotency_token(names),
+        }
         if len(names) > 1:
             request["SubjectAlternativeNames"] = names
         if params["tags"]:
@@ -211,7 +239,10 @@ def ensure_present(client, params, check_mode, waiter):
         arn = client.request_certificate(aws_retry=True, **request)["CertificateArn"]
         certificate = describe(client, arn)
     if certificate.get("Status") in FAILED:
-        raise eb.EBError("certificate %s is %s: %s" % (certificate["CertificateArn"], certificate["Status"], certificate.get("FailureReason", "")))
+        raise AnsibleACMError(
+            "certificate %s is %s: %s"
+            % (certificate["CertificateArn"], certificate["Status"], certificate.get("FailureReason", ""))
+        )
     if certificate.get("Status") == "PENDING_VALIDATION" and not check_mode:
         certificate = with_records(client, waiter, certificate)
         if params["wait"]:
@@ -224,7 +255,9 @@ def ensure_absent(client, params, check_mode):
     if certificate is None:
         return False, None
     if certificate.get("InUseBy"):
-        raise eb.EBError("certificate %s is in use by %s" % (certificate["CertificateArn"], ", ".join(certificate["InUseBy"])))
+        raise AnsibleACMError(
+            "certificate %s is in use by %s" % (certificate["CertificateArn"], ", ".join(certificate["InUseBy"]))
+        )
     if not check_mode:
         client.delete_certificate(CertificateArn=certificate["CertificateArn"], aws_retry=True)
     return True, certificate
@@ -248,16 +281,19 @@ def main():
             after = None
         else:
             before = None
-            changed, after = ensure_present(client, params, module.check_mode, eb.Waiter(params["wait_timeout"]))
+            changed, after = ensure_present(client, params, module.check_mode, Waiter(params["wait_timeout"]))
             before = None if changed else after
-    except eb.EBError as error:
-        module.fail_json(msg=error.message)
+    except AnsibleAWSError as error:
+        common.fail(module, error)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         module.fail_json_aws(error, msg="ACM refused a call for the certificate of %s" % params["domain_name"])
     # With state=absent the result names what was deleted (its validation records can then go too).
     result = {"changed": changed, "certificate": view(after if params["state"] == "present" else before)}
     if module._diff:  # pylint: disable=protected-access
-        result["diff"] = {"before": {"names": names_of(params)} if before else {}, "after": {"names": names_of(params)} if after else {}}
+        result["diff"] = {
+            "before": {"names": names_of(params)} if before else {},
+            "after": {"names": names_of(params)} if after else {},
+        }
     module.exit_json(**result)
 
 

@@ -3,10 +3,6 @@
 # Copyright: mlflowops.beanstalk contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 ---
 module: bundle_archive
@@ -43,6 +39,12 @@ options:
       - The label may use letters, digits, C(.), C(_) and C(-), at most 100 characters in all.
     type: str
     default: bundle
+seealso:
+  - module: mlflowops.beanstalk.eb_application_version
+    description: Creates the version from the zip, under the label this module derives.
+  - name: Source bundles
+    description: What Elastic Beanstalk expects in a source bundle.
+    link: https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/applications-sourcebundle.html
 """
 
 EXAMPLES = r"""
@@ -83,7 +85,9 @@ entries:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mlflowops.beanstalk.plugins.module_utils import bundle, files
+
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils import bundle
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils import files
 
 
 def main():
@@ -105,7 +109,7 @@ def main():
         module.fail_json(msg="cannot build the bundle: %s" % exc)
 
     changed = files.write_if_changed(module, dest, data, "0644")[0]
-    entries = sorted(bundle.normalize_arcname(path) for path in module.params["files"])
+    entries = sorted(bundle.normalise_arcname(path) for path in module.params["files"])
     module.exit_json(changed=changed, dest=dest, sha256=digest, version_label=label, size=len(data), entries=entries)
 
 

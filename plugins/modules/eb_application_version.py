@@ -3,10 +3,6 @@
 # Copyright: Contributors to the mlflowops.beanstalk collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 ---
 module: eb_application_version
@@ -60,6 +56,12 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+seealso:
+  - module: mlflowops.beanstalk.eb_application_version_info
+  - module: mlflowops.beanstalk.bundle_archive
+  - name: CreateApplicationVersion
+    description: The Elastic Beanstalk API call behind this module.
+    link: https://docs.aws.amazon.com/elasticbeanstalk/latest/api/API_CreateApplicationVersion.html
 """
 
 EXAMPLES = r"""
@@ -94,7 +96,11 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-from ansible_collections.mlflowops.beanstalk.plugins.module_utils import eb
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb import common
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb import environments
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb import versions
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb import waiters
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb.common import AnsibleEBError
 
 try:
     import botocore
@@ -104,26 +110,31 @@ except ImportError:
 
 def wait_processed(client, waiter, application, label):
     def fetch():
-        return eb.describe_version(client, application, label)
+        return versions.describe_version(client, application, label)
 
     def done(version):
         return version is None or version.get("Status") in ("Processed", "Failed", "Unprocessed")
 
-    version = waiter.until(fetch, done, lambda version: "version %s to be processed (it is %s)" % (label, (version or {}).get("Status")))
+    version = waiter.until(
+        fetch, done, lambda version: "version %s to be processed (it is %s)" % (label, (version or {}).get("Status"))
+    )
     if version is not None and version.get("Status") == "Failed":
-        reasons = eb.error_events(client, application, version=label)
-        raise eb.EBError("application version %s failed processing: %s" % (label, " | ".join(reasons) or "no reason given"), events=reasons)
+        reasons = waiters.error_events(client, application, version=label)
+        raise AnsibleEBError(
+            "application version %s failed processing: %s" % (label, " | ".join(reasons) or "no reason given"),
+            events=reasons,
+        )
     return version
 
 
 def ensure_present(client, s3, params, check_mode, waiter):
     app, label = params["application_name"], params["version_label"]
     bucket, key = params["s3_bucket"], params["s3_key"]
-    version = eb.describe_version(client, app, label)
+    version = versions.describe_version(client, app, label)
     if version is not None:
         source = version.get("SourceBundle", {})
         if (source.get("S3Bucket"), source.get("S3Key")) != (bucket, key):
-            raise eb.EBError(
+            raise AnsibleEBError(
                 "version_label: %s already exists with another bundle (s3://%s/%s, asked: s3://%s/%s); a label names one bundle: "
                 "choose a new label" % (label, source.get("S3Bucket"), source.get("S3Key"), bucket, key)
             )
@@ -137,11 +148,21 @@ def ensure_present(client, s3, params, check_mode, waiter):
     except is_boto3_error_code(["404", "NoSuchKey", "NoSuchBucket", "403", "AccessDenied"]):
         # In check mode an earlier task of the same run may be what uploads it.
         if not check_mode:
-            raise eb.EBError("s3_bucket/s3_key: no source bundle at s3://%s/%s" % (bucket, key)) from None
-    predicted = {"ApplicationName": app, "VersionLabel": label, "SourceBundle": {"S3Bucket": bucket, "S3Key": key}, "Status": "Processed"}
+            raise AnsibleEBError("s3_bucket/s3_key: no source bundle at s3://%s/%s" % (bucket, key)) from None
+    predicted = {
+        "ApplicationName": app,
+        "VersionLabel": label,
+        "SourceBundle": {"S3Bucket": bucket, "S3Key": key},
+        "Status": "Processed",
+    }
     if check_mode:
         return True, predicted
-    request = {"ApplicationName": app, "VersionLabel": label, "SourceBundle": {"S3Bucket": bucket, "S3Key": key}, "Process": True}
+    request = {
+        "ApplicationName": app,
+        "VersionLabel": label,
+        "SourceBundle": {"S3Bucket": bucket, "S3Key": key},
+        "Process": True,
+    }
     if params.get("description"):
         request["Description"] = params["description"]
     version = client.create_application_version(aws_retry=True, **request)["ApplicationVersion"]
@@ -152,13 +173,17 @@ def ensure_present(client, s3, params, check_mode, waiter):
 
 def ensure_absent(client, params, check_mode):
     app, label = params["application_name"], params["version_label"]
-    if eb.describe_version(client, app, label) is None:
+    if versions.describe_version(client, app, label) is None:
         return False
-    users = eb.environments_using(client, app, label)
+    users = environments.environments_using(client, app, label)
     if users:
-        raise eb.EBError("version_label: %s is deployed to %s; deploy another version there first" % (label, ", ".join(users)))
+        raise AnsibleEBError(
+            "version_label: %s is deployed to %s; deploy another version there first" % (label, ", ".join(users))
+        )
     if not check_mode:
-        client.delete_application_version(ApplicationName=app, VersionLabel=label, DeleteSourceBundle=params["delete_source_bundle"], aws_retry=True)
+        client.delete_application_version(
+            ApplicationName=app, VersionLabel=label, DeleteSourceBundle=params["delete_source_bundle"], aws_retry=True
+        )
     return True
 
 
@@ -174,29 +199,37 @@ def main():
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True,
-                              required_if=[("state", "present", ["s3_bucket", "s3_key"])])
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_if=[("state", "present", ["s3_bucket", "s3_key"])],
+    )
     params = module.params
     if not 1 <= len(params["version_label"]) <= 100:
         module.fail_json(msg="version_label: must be 1 to 100 characters long")
     client = module.client("elasticbeanstalk", retry_decorator=AWSRetry.jittered_backoff())
     try:
         if params["state"] == "absent":
-            before = eb.describe_version(client, params["application_name"], params["version_label"])
+            before = versions.describe_version(client, params["application_name"], params["version_label"])
             changed = ensure_absent(client, params, module.check_mode)
             result = {"changed": changed, "application_version": {}}
             after = None
         else:
             s3 = module.client("s3", retry_decorator=AWSRetry.jittered_backoff())
-            before = eb.describe_version(client, params["application_name"], params["version_label"])
-            changed, after = ensure_present(client, s3, params, module.check_mode, eb.Waiter(params["wait_timeout"]))
+            before = versions.describe_version(client, params["application_name"], params["version_label"])
+            changed, after = ensure_present(
+                client, s3, params, module.check_mode, waiters.Waiter(params["wait_timeout"])
+            )
             result = {"changed": changed, "application_version": camel_dict_to_snake_dict(after or {})}
-    except eb.EBError as error:
-        module.fail_json(msg=error.message, **error.details)
+    except AnsibleEBError as error:
+        common.fail(module, error)
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
         module.fail_json_aws(error, msg="Elastic Beanstalk refused a call for version %s" % params["version_label"])
     if module._diff:  # pylint: disable=protected-access
-        result["diff"] = {"before": camel_dict_to_snake_dict(before or {}), "after": camel_dict_to_snake_dict(after or {})}
+        result["diff"] = {
+            "before": camel_dict_to_snake_dict(before or {}),
+            "after": camel_dict_to_snake_dict(after or {}),
+        }
     module.exit_json(**result)
 
 

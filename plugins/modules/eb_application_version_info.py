@@ -3,10 +3,6 @@
 # Copyright: Contributors to the mlflowops.beanstalk collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 ---
 module: eb_application_version_info
@@ -66,27 +62,20 @@ application_versions:
 """
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-try:
-    import botocore
-except ImportError:
-    pass  # handled by AnsibleAWSModule
-
-
-@AWSRetry.jittered_backoff()
-def _all_pages(client, **request):
-    return client.get_paginator("describe_application_versions").paginate(**request).build_full_result()
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb import common
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb import versions
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb.common import AnsibleEBError
 
 
 def describe(client, application, labels):
-    request = {"ApplicationName": application}
-    if labels:
-        request["VersionLabels"] = labels
-    found = _all_pages(client, **request)
-    return [dict(camel_dict_to_snake_dict(version), description=version.get("Description", ""))
-            for version in found.get("ApplicationVersions", [])]
+    """The versions (every page), each with a description, empty when it has none."""
+    return [
+        dict(camel_dict_to_snake_dict(version), description=version.get("Description", ""))
+        for version in versions.describe_versions(client, application, labels)
+    ]
 
 
 def main():
@@ -97,10 +86,10 @@ def main():
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("elasticbeanstalk")
     try:
-        versions = describe(client, module.params["application_name"], module.params["version_labels"])
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
-        module.fail_json_aws(error, msg="Elastic Beanstalk refused to describe the versions of %s" % module.params["application_name"])
-    module.exit_json(changed=False, application_versions=versions)
+        found = describe(client, module.params["application_name"], module.params["version_labels"])
+    except AnsibleEBError as error:
+        common.fail(module, error)
+    module.exit_json(changed=False, application_versions=found)
 
 
 if __name__ == "__main__":

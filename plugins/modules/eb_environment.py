@@ -3,10 +3,6 @@
 # Copyright: Contributors to the mlflowops.beanstalk collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 ---
 module: eb_environment
@@ -111,6 +107,15 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.tags.modules
   - amazon.aws.boto3
+seealso:
+  - module: mlflowops.beanstalk.eb_environment_info
+  - module: mlflowops.beanstalk.eb_application_version
+  - name: Elastic Beanstalk environments
+    description: What an environment is, and its life cycle.
+    link: https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/concepts.html
+  - name: Option settings
+    description: The namespaces and options an environment takes.
+    link: https://docs.aws.amazon.com/elasticbeanstalk/latest/dg/command-options-general.html
 """
 
 EXAMPLES = r"""
@@ -147,6 +152,7 @@ environment:
     status: {description: Its status., type: str, returned: when present, sample: Ready}
     health: {description: Its health colour., type: str, returned: when present, sample: Green}
     cname: {description: Its CNAME., type: str, returned: when present}
+    endpoint_url: {description: Its load balancer's DNS name (plain HTTP redirects to HTTPS there)., type: str, returned: when present}
     version_label: {description: The deployed version., type: str, returned: when present}
     platform_arn: {description: Its platform version., type: str, returned: when present}
     url: {description: The HTTPS address of its CNAME., type: str, returned: when present}
@@ -163,6 +169,7 @@ events:
   elements: str
 """
 
+
 from copy import deepcopy
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -170,7 +177,14 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
-from ansible_collections.mlflowops.beanstalk.plugins.module_utils import eb
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb import common
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb import environments
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb import option_settings
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb import platforms
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb import waiters
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb.common import AnsibleEBError
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb.environments import ABSENT
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb.environments import EnvironmentState
 
 try:
     import botocore
@@ -179,15 +193,22 @@ except ImportError:
 
 
 def validate(params):
-    if not eb.ENV_NAME.match(params["name"]):
-        raise eb.EBError("name: '%s' must be 4 to 40 letters, digits and hyphens, not starting or ending with a hyphen" % params["name"])
-    if params.get("cname_prefix") and not eb.CNAME_PREFIX.match(params["cname_prefix"]):
-        raise eb.EBError("cname_prefix: '%s' must be 4 to 63 letters, digits and hyphens, not starting or ending with a hyphen" % params["cname_prefix"])
-    return eb.desired_settings(params["option_settings"])
+    if not environments.ENV_NAME.match(params["name"]):
+        raise AnsibleEBError(
+            "name: '%s' must be 4 to 40 letters, digits and hyphens, not starting or ending with a hyphen"
+            % params["name"]
+        )
+    if params.get("cname_prefix") and not environments.CNAME_PREFIX.match(params["cname_prefix"]):
+        raise AnsibleEBError(
+            "cname_prefix: '%s' must be 4 to 63 letters, digits and hyphens, not starting or ending with a hyphen"
+            % params["cname_prefix"]
+        )
+    return option_settings.desired_settings(params["option_settings"])
 
 
 class Environment:
-    """ensure_present / ensure_absent for one environment; each returns (changed, predicted)."""
+    """ensure_present / ensure_absent for one environment; each returns (changed, after), where
+    after is the EnvironmentState predicted (check mode) or found once the change is made."""
 
     def __init__(self, client, params, check_mode, waiter):
         self.client = client
@@ -197,66 +218,93 @@ class Environment:
         self.app = params["application_name"]
         self.name = params["name"]
 
-    def describe(self):
-        env = eb.describe_environment(self.client, self.app, self.name)
+    def describe(self, wait_terminating=True):
+        """The EnvironmentState now. An environment on its way out counts as absent: once it is gone
+        (waited for, unless in check mode or told not to)."""
+        env = environments.describe_environment(self.client, self.app, self.name)
         if env is not None and env["Status"] == "Terminating":
-            # On its way out: for us it is absent once it is gone.
-            env = eb.wait_for_environment(self.client, self.waiter, self.app, self.name, (None,)) if not self.check_mode else None
-        if env is None:
-            return None, {}, {}
-        settings = eb.describe_settings(self.client, self.app, self.name)
-        tags = eb.user_tags(eb.describe_tags(self.client, env["EnvironmentArn"]))
-        return env, settings, tags
+            env = self.wait_gone() if wait_terminating and not self.check_mode else None
+        return environments.describe_state(self.client, self.app, env)
 
     def wait_ready(self):
-        return eb.wait_for_environment(self.client, self.waiter, self.app, self.name, ("Ready",))
+        return waiters.wait_for_environment(self.client, self.waiter, self.app, self.name, ("Ready",))
+
+    def wait_gone(self):
+        return waiters.wait_for_environment(self.client, self.waiter, self.app, self.name, (None,))
 
     def finish(self, request_id, since):
         """Waits for the operation's end; raises with its ERROR events if it failed."""
         env = self.wait_ready()
-        errors = eb.error_events(self.client, self.app, self.name, since=since, request_id=request_id)
+        errors = waiters.error_events(self.client, self.app, self.name, since=since, request_id=request_id)
         if errors:
-            raise eb.EBError("the operation on environment %s failed: %s" % (self.name, " | ".join(errors)), events=errors)
+            raise AnsibleEBError(
+                "the operation on environment %s failed: %s" % (self.name, " | ".join(errors)), events=errors
+            )
         return env
 
     def create(self, desired):
         params = self.params
         if not params.get("platform"):
-            raise eb.EBError("platform: required to create environment %s" % self.name)
+            raise AnsibleEBError("platform: required to create environment %s" % self.name)
         request = {
-            "ApplicationName": self.app, "EnvironmentName": self.name,
+            "ApplicationName": self.app,
+            "EnvironmentName": self.name,
             "Tier": {"Name": params["tier"], "Type": "Standard" if params["tier"] == "WebServer" else "SQS/HTTP"},
-            "OptionSettings": [eb.setting_item(key, value) for key, value in sorted(desired.items())],
+            "OptionSettings": [option_settings.setting_item(key, value) for key, value in sorted(desired.items())],
         }
-        request.update(eb.resolve_platform(self.client, params["platform"]))
-        for option, field in (("version_label", "VersionLabel"), ("cname_prefix", "CNAMEPrefix"), ("description", "Description")):
+        request.update(platforms.resolve_platform(self.client, params["platform"]))
+        for option, field in (
+            ("version_label", "VersionLabel"),
+            ("cname_prefix", "CNAMEPrefix"),
+            ("description", "Description"),
+        ):
             if params.get(option):
                 request[field] = params[option]
         if params.get("tags"):
             request["Tags"] = ansible_dict_to_boto3_tag_list(params["tags"])
         if self.check_mode:
-            fields = ("ApplicationName", "EnvironmentName", "VersionLabel", "Description", "PlatformArn", "SolutionStackName", "Tier")
-            predicted = dict((field, request[field]) for field in fields if field in request)
+            fields = (
+                "ApplicationName",
+                "EnvironmentName",
+                "VersionLabel",
+                "Description",
+                "PlatformArn",
+                "SolutionStackName",
+                "Tier",
+            )
+            predicted = {field: request[field] for field in fields if field in request}
             predicted["Status"] = "Launching"
-            return True, (predicted, dict(desired), dict(params.get("tags") or {}))
-        since = eb.utcnow()
+            return True, EnvironmentState(predicted, dict(desired), dict(params.get("tags") or {}))
+        since = common.utcnow()
         response = self.client.create_environment(aws_retry=True, **request)
         if params["wait"]:
             self.finish(response["ResponseMetadata"]["RequestId"], since)
-        return True, None
+        return True, self.describe()
 
-    def changes(self, env, settings, tags, desired):
-        params = self.params
-        problems = eb.immutable_conflicts(desired, settings)
+    def changes(self, current, desired):
+        """(the UpdateEnvironment request's fields, tags to set, tags to remove) from current to desired."""
+        params, env = self.params, current.environment
+        problems = option_settings.immutable_conflicts(desired, current.settings)
         if params["tier"] != env.get("Tier", {}).get("Name", "WebServer"):
-            problems.append("tier is %s and can't change after creation (asked: %s)" % (env["Tier"]["Name"], params["tier"]))
+            problems.append(
+                "tier is %s and can't change after creation (asked: %s)" % (env["Tier"]["Name"], params["tier"])
+            )
         cname = env.get("CNAME") or ""
-        if params.get("cname_prefix") and cname.endswith(".elasticbeanstalk.com") and cname.split(".")[0].lower() != params["cname_prefix"].lower():
-            problems.append("cname_prefix is %s and can't change after creation (asked: %s)" % (cname.split(".")[0], params["cname_prefix"]))
+        prefix = cname.split(".")[0]
+        if (
+            params.get("cname_prefix")
+            and cname.endswith(".elasticbeanstalk.com")
+            and prefix.lower() != params["cname_prefix"].lower()
+        ):
+            problems.append(
+                "cname_prefix is %s and can't change after creation (asked: %s)" % (prefix, params["cname_prefix"])
+            )
         if problems:
-            raise eb.EBError("environment %s: %s" % (self.name, "; ".join(problems)))
+            raise AnsibleEBError("environment %s: %s" % (self.name, "; ".join(problems)))
         update = {}
-        to_set, to_remove = eb.settings_changes(desired, settings, params["purge_option_namespaces"])
+        to_set, to_remove = option_settings.settings_changes(
+            desired, current.settings, params["purge_option_namespaces"]
+        )
         if to_set:
             update["OptionSettings"] = to_set
         if to_remove:
@@ -267,84 +315,83 @@ class Environment:
             update["VersionLabel"] = params.get("version_label") or env["VersionLabel"]
         if params.get("description") is not None and params["description"] != env.get("Description", ""):
             update["Description"] = params["description"]
-        update.update(eb.platform_drift(params.get("platform"), env))
-        tags_to_set, tags_to_remove = ({}, [])
+        update.update(platforms.platform_drift(self.client, params.get("platform"), env))
+        tags_to_set, tags_to_remove = {}, []
         if params.get("tags") is not None:
-            tags_to_set, tags_to_remove = compare_aws_tags(tags, params["tags"], params["purge_tags"])
-            tags_to_remove = [key for key in tags_to_remove if not eb.SYSTEM_TAG.match(key)]
+            tags_to_set, tags_to_remove = compare_aws_tags(current.tags, params["tags"], params["purge_tags"])
+            tags_to_remove = [key for key in tags_to_remove if not environments.SYSTEM_TAG.match(key)]
         return update, tags_to_set, tags_to_remove
 
-    def ensure_present(self, desired, current=None):
-        env, settings, tags = current or self.describe()
-        if env is None:
+    def ensure_present(self, desired, current):
+        if current.environment is None:
             return self.create(desired)
-        update, tags_to_set, tags_to_remove = self.changes(env, settings, tags, desired)
+        env = current.environment
+        update, tags_to_set, tags_to_remove = self.changes(current, desired)
         if not update and not tags_to_set and not tags_to_remove:
             if env["Status"] != "Ready" and self.params["wait"] and not self.check_mode:
                 # An earlier run was interrupted mid-operation: let that operation finish.
                 self.finish(None, env.get("DateUpdated"))
-            return False, None
-        predicted = predict(env, settings, tags, update, tags_to_set, tags_to_remove)
+            return False, current
         if self.check_mode:
-            return True, predicted
+            return True, predict(current, update, tags_to_set, tags_to_remove)
         if env["Status"] != "Ready":
             env = self.wait_ready()
         if tags_to_set or tags_to_remove:
-            self.client.update_tags_for_resource(ResourceArn=env["EnvironmentArn"], TagsToAdd=ansible_dict_to_boto3_tag_list(tags_to_set),
-                                                 TagsToRemove=tags_to_remove, aws_retry=True)
+            self.client.update_tags_for_resource(
+                ResourceArn=env["EnvironmentArn"],
+                TagsToAdd=ansible_dict_to_boto3_tag_list(tags_to_set),
+                TagsToRemove=tags_to_remove,
+                aws_retry=True,
+            )
         if update:
-            if "branch" in update:
-                update.update(eb.resolve_platform(self.client, update.pop("branch")))
-            since = eb.utcnow()
-            response = self.client.update_environment(ApplicationName=self.app, EnvironmentName=self.name, aws_retry=True, **update)
+            since = common.utcnow()
+            response = self.client.update_environment(
+                ApplicationName=self.app, EnvironmentName=self.name, aws_retry=True, **update
+            )
             if self.params["wait"]:
                 self.finish(response["ResponseMetadata"]["RequestId"], since)
-        return True, None
+        return True, self.describe()
 
-    def ensure_absent(self):
-        env = eb.describe_environment(self.client, self.app, self.name)
-        if env is None or (env["Status"] == "Terminating" and not self.params["wait"]):
-            return False
+    def ensure_absent(self, current):
+        """Terminates the environment described by current (from describe(), where one on its way
+        out already counts as absent), and with wait waits until it is gone."""
+        if current.environment is None:
+            return False, ABSENT
         if self.check_mode:
-            return env["Status"] != "Terminating"
-        if env["Status"] == "Terminating":
-            eb.wait_for_environment(self.client, self.waiter, self.app, self.name, (None,))
-            return False
-        if env["Status"] != "Ready":
+            return True, ABSENT
+        if current.environment["Status"] != "Ready":
             self.wait_ready()
         self.client.terminate_environment(EnvironmentName=self.name, aws_retry=True)
         if self.params["wait"]:
-            eb.wait_for_environment(self.client, self.waiter, self.app, self.name, (None,))
-        return True
+            self.wait_gone()
+        return True, ABSENT
 
 
-def predict(env, settings, tags, update, tags_to_set, tags_to_remove):
-    """What the environment, its settings and tags will be after the update (check mode, diff)."""
-    env, settings, tags = deepcopy(env), dict(settings), dict(tags)
+def predict(current, update, tags_to_set, tags_to_remove):
+    """The EnvironmentState after the update (check mode, diff)."""
+    env, settings, tags = deepcopy(current.environment), dict(current.settings), dict(current.tags)
     for item in update.get("OptionsToRemove", []):
-        settings.pop(eb.option_key(item), None)
+        settings.pop(option_settings.option_key(item), None)
     for item in update.get("OptionSettings", []):
-        settings[eb.option_key(item)] = item["Value"]
+        settings[option_settings.option_key(item)] = item["Value"]
     for field in ("VersionLabel", "Description", "PlatformArn", "SolutionStackName"):
         if field in update:
             env[field] = update[field]
-    if "branch" in update:
-        env["PlatformArn"] = "(the recommended version of %s)" % update["branch"]
     for key in tags_to_remove:
         tags.pop(key, None)
     tags.update(tags_to_set)
-    return env, settings, tags
+    return EnvironmentState(env, settings, tags)
 
 
-def diff_view(env, settings, tags, keys):
-    if not env:
+def diff_view(state, keys):
+    if not state.environment:
         return {}
     return {
-        "version_label": env.get("VersionLabel"),
-        "platform_arn": env.get("PlatformArn"),
-        "description": env.get("Description", ""),
-        "option_settings": eb.managed_view(settings, keys),
-        "tags": tags,
+        "version_label": state.environment.get("VersionLabel"),
+        "platform_arn": state.environment.get("PlatformArn"),
+        "description": state.environment.get("Description", ""),
+        "option_settings": option_settings.managed_view(state.settings, keys),
+        "tags": state.tags,
     }
 
 
@@ -359,10 +406,22 @@ def main():
         tier=dict(choices=["WebServer", "Worker"], default="WebServer"),
         cname_prefix=dict(),
         description=dict(),
-        option_settings=dict(type="list", elements="dict", default=[], options=dict(
-            namespace=dict(required=True), option_name=dict(required=True), value=dict(default=""), resource_name=dict(),
-        )),
-        purge_option_namespaces=dict(type="list", elements="str", default=[eb.ENVIRONMENT_PROPERTIES, eb.ENVIRONMENT_SECRETS]),
+        option_settings=dict(
+            type="list",
+            elements="dict",
+            default=[],
+            options=dict(
+                namespace=dict(required=True),
+                option_name=dict(required=True),
+                value=dict(default=""),
+                resource_name=dict(),
+            ),
+        ),
+        purge_option_namespaces=dict(
+            type="list",
+            elements="str",
+            default=[option_settings.ENVIRONMENT_PROPERTIES, option_settings.ENVIRONMENT_SECRETS],
+        ),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
         wait=dict(type="bool", default=True),
@@ -371,29 +430,31 @@ def main():
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     client = module.client("elasticbeanstalk", retry_decorator=AWSRetry.jittered_backoff())
-    manager = Environment(client, params, module.check_mode, eb.Waiter(params["wait_timeout"]))
+    manager = Environment(client, params, module.check_mode, waiters.Waiter(params["wait_timeout"]))
     try:
         desired = validate(params)
+        before = manager.describe(wait_terminating=params["state"] == "present" or params["wait"])
         if params["state"] == "absent":
-            changed = manager.ensure_absent()
-            module.exit_json(changed=changed, environment={})
-        before = manager.describe()
-        changed, predicted = manager.ensure_present(desired, before)
-        after = before if not changed else (predicted or manager.describe())
-    except eb.EBError as error:
-        module.fail_json(msg=error.message, **error.details)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:  # pylint: disable=duplicate-except
+            changed, after = manager.ensure_absent(before)
+        else:
+            changed, after = manager.ensure_present(desired, before)
+    except AnsibleEBError as error:
+        common.fail(module, error)
+    except (
+        botocore.exceptions.ClientError,
+        botocore.exceptions.BotoCoreError,
+    ) as error:  # pylint: disable=duplicate-except
         module.fail_json_aws(error, msg="Elastic Beanstalk refused a call for environment %s" % params["name"])
     # What the user manages: the settings given, and those of the purged namespaces.
     purged = params["purge_option_namespaces"]
-    keys = set(desired) | set(key for key in list(before[1]) + list(after[1]) if key[0] in purged)
+    keys = set(desired) | {key for key in list(before.settings) + list(after.settings) if key[0] in purged}
     result = {
         "changed": changed,
-        "environment": eb.environment_view(after[0], after[2]),
-        "option_settings": eb.managed_view(after[1], keys),
+        "environment": environments.environment_view(after.environment, after.tags),
+        "option_settings": option_settings.managed_view(after.settings, keys),
     }
     if module._diff:  # pylint: disable=protected-access
-        result["diff"] = {"before": diff_view(*before, keys=keys), "after": diff_view(*after, keys=keys)}
+        result["diff"] = {"before": diff_view(before, keys), "after": diff_view(after, keys)}
     module.exit_json(**result)
 
 

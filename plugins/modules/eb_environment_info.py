@@ -3,10 +3,6 @@
 # Copyright: Contributors to the mlflowops.beanstalk collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 ---
 module: eb_environment_info
@@ -40,6 +36,11 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+seealso:
+  - module: mlflowops.beanstalk.eb_environment
+  - name: DescribeEnvironments
+    description: The Elastic Beanstalk API call behind this module.
+    link: https://docs.aws.amazon.com/elasticbeanstalk/latest/api/API_DescribeEnvironments.html
 """
 
 EXAMPLES = r"""
@@ -70,7 +71,10 @@ from ansible.module_utils.common.dict_transformations import camel_dict_to_snake
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-from ansible_collections.mlflowops.beanstalk.plugins.module_utils import eb
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb import common
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb import environments
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb import option_settings
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb.common import AnsibleEBError
 
 try:
     import botocore
@@ -79,19 +83,18 @@ except ImportError:
 
 
 def describe(client, application, name, with_settings, with_resources=False):
-    request = {"ApplicationName": application, "IncludeDeleted": False}
-    if name:
-        request["EnvironmentNames"] = [name]
     found = []
-    for env in client.describe_environments(aws_retry=True, **request).get("Environments", []):
-        if env.get("Status") == "Terminated":
-            continue
-        item = eb.environment_view(env, eb.user_tags(eb.describe_tags(client, env["EnvironmentArn"])))
+    for env in environments.describe_environments(client, application, [name] if name else None):
+        item = environments.environment_view(
+            env, environments.user_tags(environments.describe_tags(client, env["EnvironmentArn"]))
+        )
         if with_settings:
-            settings = eb.describe_settings(client, application, env["EnvironmentName"])
-            item["option_settings"] = eb.managed_view(settings, settings)
+            settings = environments.describe_settings(client, application, env["EnvironmentName"])
+            item["option_settings"] = option_settings.managed_view(settings, settings)
         if with_resources:
-            resources = client.describe_environment_resources(EnvironmentId=env["EnvironmentId"], aws_retry=True)["EnvironmentResources"]
+            resources = client.describe_environment_resources(EnvironmentId=env["EnvironmentId"], aws_retry=True)[
+                "EnvironmentResources"
+            ]
             item["resources"] = camel_dict_to_snake_dict(resources)
         found.append(item)
     return found
@@ -107,9 +110,19 @@ def main():
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("elasticbeanstalk", retry_decorator=AWSRetry.jittered_backoff())
     try:
-        environments = describe(client, module.params["application_name"], module.params["name"], module.params["option_settings"],
-                                module.params["resources"])
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
+        environments = describe(
+            client,
+            module.params["application_name"],
+            module.params["name"],
+            module.params["option_settings"],
+            module.params["resources"],
+        )
+    except AnsibleEBError as error:
+        common.fail(module, error)
+    except (
+        botocore.exceptions.ClientError,
+        botocore.exceptions.BotoCoreError,
+    ) as error:  # pylint: disable=duplicate-except
         module.fail_json_aws(error, msg="Elastic Beanstalk refused to describe environments")
     module.exit_json(changed=False, environments=environments)
 

@@ -3,18 +3,14 @@
 # Copyright: mlflowops.beanstalk contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 ---
 module: htpasswd_file
-short_description: Write a whole nginx users file with deterministic hashes
+short_description: Write a whole htpasswd users file with deterministic hashes
 version_added: 0.1.0
 description:
-  - Validates a list of users and writes the complete users (htpasswd) file that nginx's
-    C(auth_basic_user_file) reads.
+  - Validates a list of users and writes the complete users file (htpasswd format, C(name:hash)
+    lines) that the server's authentication layer reads.
   - Each salt is derived from O(salt_seed) and the user name, so an unchanged password gives a
     byte-identical line and a rerun reports no change; a changed password changes the line.
   - Validation errors name the offending entry by position and user name, never by password.
@@ -43,8 +39,9 @@ options:
         required: true
   scheme:
     description:
-      - Hash scheme, verified by the server's auth layer (libpass).
-      - nginx verifies the hash on every request, so its cost is paid per request.
+      - Hash scheme, verified by the server's authentication layer (libpass).
+      - That layer runs the slow check once per distinct credential and keeps the outcome in a
+        bounded in-memory cache, so the cost is paid once per client, not per request.
     type: str
     choices: [bcrypt, sha512_crypt, sha256_crypt]
     default: bcrypt
@@ -71,6 +68,9 @@ options:
     default: "0600"
 requirements:
   - libpass (imported as C(passlib))
+seealso:
+  - module: community.general.htpasswd
+    description: Adds or removes one user at a time, with random salts.
 notes:
   - In check mode nothing is written, but every validation runs; use it to check inputs first.
   - The diff lists user names only, never hashes.
@@ -98,8 +98,11 @@ users:
   sample: [alice, bob]
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.mlflowops.beanstalk.plugins.module_utils import files, htpasswd
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils import files
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils import htpasswd
 
 
 def summarize(content):
@@ -155,8 +158,10 @@ def main():
 
     params = module.params
     if len(params["salt_seed"]) < htpasswd.MIN_SEED_LENGTH:
-        module.fail_json(msg="salt_seed must be a secret of at least %d characters, generated once; "
-                             "a public value would give every install the same hashes" % htpasswd.MIN_SEED_LENGTH)
+        module.fail_json(
+            msg="salt_seed must be a secret of at least %d characters, generated once; "
+            "a public value would give every install the same hashes" % htpasswd.MIN_SEED_LENGTH
+        )
     scheme = params["scheme"]
     rounds = params["rounds"] if params["rounds"] is not None else htpasswd.DEFAULT_ROUNDS[scheme]
     errors = htpasswd.validate_users(params["users"], scheme, params["min_password_length"])

@@ -3,10 +3,6 @@
 # Copyright: Contributors to the mlflowops.beanstalk collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 ---
 module: iam_caller_permissions
@@ -132,20 +128,32 @@ def simulate(client, source_arn, checks, values):
     for check in checks:
         for resource in check["resources"]:
             arn = expand(resource, values)
-            found = paginator.paginate(PolicySourceArn=source_arn, ActionNames=check["actions"], ResourceArns=[arn]).build_full_result()
+            found = paginator.paginate(
+                PolicySourceArn=source_arn, ActionNames=check["actions"], ResourceArns=[arn]
+            ).build_full_result()
             for result in found.get("EvaluationResults", []):
                 if result["EvalDecision"] != "allowed":
-                    denied.append({"action": result["EvalActionName"], "resource": result.get("EvalResourceName", arn),
-                                   "decision": result["EvalDecision"]})
+                    denied.append(
+                        {
+                            "action": result["EvalActionName"],
+                            "resource": result.get("EvalResourceName", arn),
+                            "decision": result["EvalDecision"],
+                        }
+                    )
     return denied
 
 
 def main():
     argument_spec = dict(
-        checks=dict(type="list", elements="dict", required=True, options=dict(
-            actions=dict(type="list", elements="str", required=True),
-            resources=dict(type="list", elements="str", default=["*"]),
-        )),
+        checks=dict(
+            type="list",
+            elements="dict",
+            required=True,
+            options=dict(
+                actions=dict(type="list", elements="str", required=True),
+                resources=dict(type="list", elements="str", default=["*"]),
+            ),
+        ),
         purpose=dict(default="this play"),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -155,9 +163,14 @@ def main():
     except botocore.exceptions.ConnectionError as error:
         # The first call of a play: say plainly that nothing answered (a wrong endpoint or
         # region, a proxy, or the local cloud not running), before any task depends on it.
-        module.fail_json(msg="AWS could not be reached before %s (%s), so nothing was changed. Check the connection's "
-                             "endpoint, region and network." % (module.params["purpose"], error))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:  # pylint: disable=duplicate-except
+        module.fail_json(
+            msg="AWS could not be reached before %s (%s), so nothing was changed. Check the connection's "
+            "endpoint, region and network." % (module.params["purpose"], error)
+        )
+    except (
+        botocore.exceptions.ClientError,
+        botocore.exceptions.BotoCoreError,
+    ) as error:  # pylint: disable=duplicate-except
         module.fail_json_aws(error, msg="STS refused to say who the caller is")
     source_arn = policy_source(caller_arn)
     result = dict(changed=False, caller_arn=caller_arn, policy_source_arn=source_arn, simulated=False, denied=[])
@@ -168,17 +181,28 @@ def main():
     try:
         denied = simulate(client, source_arn, module.params["checks"], values)
     except is_boto3_error_code(["AccessDenied", "AccessDeniedException"]) as error:
-        module.warn("Permissions can't be checked before %s starts: %s. A missing permission will show in the call that needs it."
-                    % (module.params["purpose"], error.response["Error"].get("Message", error)))
+        module.warn(
+            "Permissions can't be checked before %s starts: %s. A missing permission will show in the call that needs it."
+            % (module.params["purpose"], error.response["Error"].get("Message", error))
+        )
         module.exit_json(**result)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:  # pylint: disable=duplicate-except
+    except (
+        botocore.exceptions.ClientError,
+        botocore.exceptions.BotoCoreError,
+    ) as error:  # pylint: disable=duplicate-except
         module.fail_json_aws(error, msg="IAM's policy simulator failed")
     result.update(simulated=True, denied=denied)
     if denied:
-        module.fail_json(msg="%s may not do what %s needs, so nothing was changed: %s. Give it docs/deployer-policy.json, or these "
-                             "permissions." % (caller_arn, module.params["purpose"],
-                                               "; ".join("%s on %s (%s)" % (item["action"], item["resource"], item["decision"])
-                                                         for item in denied)), **result)
+        module.fail_json(
+            msg="%s may not do what %s needs, so nothing was changed: %s. Give it docs/deployer-policy.json, or these "
+            "permissions."
+            % (
+                caller_arn,
+                module.params["purpose"],
+                "; ".join("%s on %s (%s)" % (item["action"], item["resource"], item["decision"]) for item in denied),
+            ),
+            **result,
+        )
     module.exit_json(**result)
 
 

@@ -5,7 +5,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
-from ansible_collections.mlflowops.beanstalk.plugins.module_utils import eb
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb import waiters
 from ansible_collections.mlflowops.beanstalk.plugins.modules import acm_certificate_request as module
 
 ARN = "arn:aws:acm:us-east-1:123456789012:certificate/1111"
@@ -35,7 +35,7 @@ def expect_list(stub, *arns_and_names):
 
 
 def waiter():
-    return eb.Waiter(60, sleep=lambda seconds: None)
+    return waiters.Waiter(60, sleep=lambda seconds: None)
 
 
 def test_requests_with_dns_validation_then_waits_for_the_validation_records(acm):
@@ -84,7 +84,7 @@ def test_wait_returns_once_issued_and_fails_with_acms_reason(acm):
     stub.add_response("describe_certificate", certificate("PENDING_VALIDATION"), {"CertificateArn": ARN})
     stub.add_response("describe_certificate", certificate("PENDING_VALIDATION"), {"CertificateArn": ARN})
     stub.add_response("describe_certificate", certificate("FAILED", FailureReason="CAA_ERROR"), {"CertificateArn": ARN})
-    with pytest.raises(eb.EBError, match="is FAILED: CAA_ERROR"):
+    with pytest.raises(module.AnsibleACMError, match="is FAILED: CAA_ERROR"):
         module.ensure_present(client, dict(PARAMS, wait=True), False, waiter())
 
 
@@ -92,7 +92,7 @@ def test_absent_deletes_unless_in_use(acm):
     stub, client = acm
     expect_list(stub, (ARN, "mlflow.example.com"))
     stub.add_response("describe_certificate", certificate("ISSUED", InUseBy=["arn:aws:elasticloadbalancing:lb"]), {"CertificateArn": ARN})
-    with pytest.raises(eb.EBError, match="in use by arn:aws:elasticloadbalancing:lb"):
+    with pytest.raises(module.AnsibleACMError, match="in use by arn:aws:elasticloadbalancing:lb"):
         module.ensure_absent(client, PARAMS, False)
     expect_list(stub, (ARN, "mlflow.example.com"))
     stub.add_response("describe_certificate", certificate("ISSUED"), {"CertificateArn": ARN})

@@ -7,7 +7,8 @@ import pytest
 from botocore.stub import Stubber
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
-from ansible_collections.mlflowops.beanstalk.plugins.module_utils import eb
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb import waiters
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb.common import AnsibleEBError
 from ansible_collections.mlflowops.beanstalk.plugins.modules import eb_application_version as module
 
 NOW = datetime(2026, 11, 26, tzinfo=timezone.utc)
@@ -41,7 +42,7 @@ def expect_version(stub, found):
 
 
 def waiter():
-    return eb.Waiter(60, sleep=lambda seconds: None)
+    return waiters.Waiter(60, sleep=lambda seconds: None)
 
 
 def test_create_checks_the_object_then_waits_until_processed(aws):
@@ -65,7 +66,7 @@ def test_same_label_same_bundle_is_unchanged(aws):
 def test_same_label_other_bundle_is_an_error(aws):
     eb_stub, eb_client, _s3_stub, s3_client = aws
     expect_version(eb_stub, version("Processed", key="other.zip"))
-    with pytest.raises(eb.EBError) as failed:
+    with pytest.raises(AnsibleEBError) as failed:
         module.ensure_present(eb_client, s3_client, PARAMS, False, waiter())
     assert "already exists with another bundle (s3://bundles/other.zip, asked: s3://bundles/v1.zip)" in failed.value.message
 
@@ -78,7 +79,7 @@ def test_failed_processing_fails_with_the_reason(aws):
     expect_version(eb_stub, version("Failed"))
     eb_stub.add_response("describe_events", {"Events": [{"Message": "the bundle has no Dockerfile", "Severity": "ERROR", "EventDate": NOW}]},
                          {"ApplicationName": "app", "Severity": "ERROR", "VersionLabel": "v1"})
-    with pytest.raises(eb.EBError) as failed:
+    with pytest.raises(AnsibleEBError) as failed:
         module.ensure_present(eb_client, s3_client, PARAMS, False, waiter())
     assert failed.value.message == "application version v1 failed processing: the bundle has no Dockerfile"
 
@@ -87,7 +88,7 @@ def test_missing_bundle_fails_before_any_write(aws):
     eb_stub, eb_client, s3_stub, s3_client = aws
     expect_version(eb_stub, None)
     s3_stub.add_client_error("head_object", service_error_code="404", http_status_code=404)
-    with pytest.raises(eb.EBError) as failed:
+    with pytest.raises(AnsibleEBError) as failed:
         module.ensure_present(eb_client, s3_client, PARAMS, False, waiter())
     assert failed.value.message == "s3_bucket/s3_key: no source bundle at s3://bundles/v1.zip"
 
@@ -105,7 +106,7 @@ def test_absent_refuses_a_version_in_use(aws):
     expect_version(eb_stub, version("Processed"))
     eb_stub.add_response("describe_environments", {"Environments": [{"EnvironmentName": "env-one", "Status": "Ready"}]},
                          {"ApplicationName": "app", "VersionLabel": "v1", "IncludeDeleted": False})
-    with pytest.raises(eb.EBError) as failed:
+    with pytest.raises(AnsibleEBError) as failed:
         module.ensure_absent(eb_client, PARAMS, False)
     assert failed.value.message == "version_label: v1 is deployed to env-one; deploy another version there first"
 

@@ -11,7 +11,11 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
-from ansible_collections.mlflowops.beanstalk.plugins.module_utils import eb
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb import option_settings
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb import platforms
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb import waiters
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb.common import AnsibleEBError
+from ansible_collections.mlflowops.beanstalk.plugins.module_utils._eb.environments import ABSENT
 from ansible_collections.mlflowops.beanstalk.plugins.modules import eb_environment
 
 BRANCH = "Docker running on 64bit Amazon Linux 2023"
@@ -48,7 +52,7 @@ def params(**overrides):
     values = {
         "name": "env-one", "application_name": "app", "state": "present", "platform": BRANCH, "version_label": "v1",
         "tier": "WebServer", "redeploy": False, "cname_prefix": None, "description": None, "tags": None, "purge_tags": True, "wait": True,
-        "wait_timeout": 60, "purge_option_namespaces": [eb.ENVIRONMENT_PROPERTIES, eb.ENVIRONMENT_SECRETS],
+        "wait_timeout": 60, "purge_option_namespaces": [option_settings.ENVIRONMENT_PROPERTIES, option_settings.ENVIRONMENT_SECRETS],
         "option_settings": [{"namespace": "aws:autoscaling:asg", "option_name": "MinSize", "value": "2"},
                             {"namespace": ENV_NS, "option_name": "GREETING", "value": "hello"}],
     }
@@ -97,7 +101,7 @@ def existing(stubber, env=None, settings=None, tags=None):
 
 def manager(client, check_mode=False, fake=None, **overrides):
     fake = fake or FakeTime()
-    return eb_environment.Environment(client, params(**overrides), check_mode, eb.Waiter(60, fake.sleep, fake.clock))
+    return eb_environment.Environment(client, params(**overrides), check_mode, waiters.Waiter(60, fake.sleep, fake.clock))
 
 
 def run_present(client, check_mode=False, fake=None, **overrides):
@@ -122,9 +126,10 @@ def test_create_resolves_the_branch_and_waits_for_ready(aws):
     expect_describe(stubber, environment("Launching"))
     expect_describe(stubber, environment("Ready"))
     expect_errors(stubber, [])
+    existing(stubber, environment("Ready"))
     fake = FakeTime()
-    (changed, predicted), before = run_present(client, fake=fake)
-    assert changed and predicted is None and before == (None, {}, {})
+    (changed, after), before = run_present(client, fake=fake)
+    assert changed and before == ABSENT and after.environment["Status"] == "Ready" and after.settings == CURRENT
     assert fake.sleeps == [1.0]
     stubber.assert_no_pending_responses()
 
@@ -133,8 +138,8 @@ def test_no_change_makes_no_write_call(aws):
     stubber, client = aws
     # Values as EB returns them differ only in form: the same after normalising.
     existing(stubber, environment(platform=OLD_ARN), settings={**CURRENT, ("aws:autoscaling:asg", "MinSize", ""): "2.0"})
-    (changed, predicted), _before = run_present(client)
-    assert not changed and predicted is None
+    (changed, after), before = run_present(client)
+    assert not changed and after == before
     stubber.assert_no_pending_responses()
 
 
@@ -147,9 +152,10 @@ def test_settings_update_sends_only_the_difference_and_purges_properties(aws):
         "OptionsToRemove": [{"Namespace": ENV_NS, "OptionName": "OLD"}]})
     expect_describe(stubber, environment("Ready"))
     expect_errors(stubber, [])
+    existing(stubber)
     settings = [{"namespace": "aws:autoscaling:asg", "option_name": "MinSize", "value": "3"},
                 {"namespace": ENV_NS, "option_name": "GREETING", "value": "hello"}]
-    (changed, _predicted), _before = run_present(client, option_settings=settings)
+    (changed, _after), _before = run_present(client, option_settings=settings)
     assert changed
     stubber.assert_no_pending_responses()
 
@@ -163,6 +169,7 @@ def test_version_update_waits_for_a_busy_environment_first(aws):
                          {"ApplicationName": "app", "EnvironmentName": "env-one", "VersionLabel": "v2"})
     expect_describe(stubber, environment("Ready", "v2"))
     expect_errors(stubber, [])
+    existing(stubber, environment("Ready", "v2"))
     fake = FakeTime()
     (changed, _predicted), _before = run_present(client, fake=fake, version_label="v2")
     assert changed and fake.sleeps == [1.0]
@@ -176,7 +183,8 @@ def test_redeploy_sends_the_running_version_again(aws):
                          {"ApplicationName": "app", "EnvironmentName": "env-one", "VersionLabel": "v1"})
     expect_describe(stubber, environment("Ready"))
     expect_errors(stubber, [])
-    (changed, _predicted), _before = run_present(client, redeploy=True, version_label=None)
+    existing(stubber)
+    (changed, _after), _before = run_present(client, redeploy=True, version_label=None)
     assert changed
     stubber.assert_no_pending_responses()
 
@@ -188,10 +196,10 @@ def test_error_events_of_the_operation_fail_it_with_their_messages(aws):
                          {"ApplicationName": "app", "EnvironmentName": "env-one", "VersionLabel": "v2"})
     expect_describe(stubber, environment("Ready"))
     expect_errors(stubber, ["[Instance: i-1] Command failed on instance.", "Failed to deploy application."], request_id="req-9")
-    with pytest.raises(eb.EBError) as failed:
+    with pytest.raises(AnsibleEBError) as failed:
         run_present(client, version_label="v2")
     assert "Command failed on instance. | Failed to deploy application." in failed.value.message
-    assert failed.value.details["events"] == ["[Instance: i-1] Command failed on instance.", "Failed to deploy application."]
+    assert failed.value.kwargs["events"] == ["[Instance: i-1] Command failed on instance.", "Failed to deploy application."]
 
 
 def test_waiting_times_out_with_a_clear_error_and_backs_off(aws):
@@ -200,7 +208,7 @@ def test_waiting_times_out_with_a_clear_error_and_backs_off(aws):
     for _poll in range(12):
         expect_describe(stubber, environment("Updating"))
     fake = FakeTime()
-    with pytest.raises(eb.EBError) as failed:
+    with pytest.raises(AnsibleEBError) as failed:
         run_present(client, fake=fake, version_label="v2")
     assert failed.value.message == "timed out after 60 s waiting for environment env-one to be Ready (it is Updating)"
     assert fake.sleeps[:4] == [1.0, 1.5, 2.25, 3.375] and max(fake.sleeps) == 10.0 and sum(fake.sleeps) <= 60
@@ -212,12 +220,12 @@ def test_check_mode_predicts_without_write_calls(aws):
     # Only the reads are queued: any write would raise "Unexpected call".
     minimum = [{"namespace": "aws:autoscaling:asg", "option_name": "MinSize", "value": "3"}]
     (changed, predicted), before = run_present(client, check_mode=True, version_label="v2", tags={"team": "data"}, option_settings=minimum)
-    env, settings, tags = predicted
+    env, settings, tags = predicted.environment, predicted.settings, predicted.tags
     assert changed and env["VersionLabel"] == "v2" and tags == {"team": "data"}
     assert settings[("aws:autoscaling:asg", "MinSize", "")] == "3" and (ENV_NS, "GREETING", "") not in settings
     keys = {("aws:autoscaling:asg", "MinSize", ""), (ENV_NS, "GREETING", "")}
-    diff_before = eb_environment.diff_view(*before, keys=keys)
-    diff_after = eb_environment.diff_view(*predicted, keys=keys)
+    diff_before = eb_environment.diff_view(before, keys)
+    diff_after = eb_environment.diff_view(predicted, keys)
     assert diff_before["version_label"] == "v1" and diff_after["version_label"] == "v2"
     assert {"namespace": ENV_NS, "option_name": "GREETING", "value": "hello"} in diff_before["option_settings"]
     assert [item["option_name"] for item in diff_after["option_settings"]] == ["MinSize"]
@@ -229,22 +237,30 @@ def test_tags_update_skips_eb_tags(aws):
     stubber, client = aws
     existing(stubber, tags={"team": "ml", "old": "1"})
     stubber.add_response("update_tags_for_resource", {}, {"ResourceArn": ENV_ARN, "TagsToAdd": [{"Key": "team", "Value": "data"}], "TagsToRemove": ["old"]})
+    existing(stubber, tags={"team": "data"})
     (changed, _predicted), _before = run_present(client, tags={"team": "data"})
     assert changed
     stubber.assert_no_pending_responses()
 
 
-def test_same_branch_newer_version_is_not_drift_but_an_exact_arn_is(aws):
-    assert eb.platform_drift(BRANCH, environment(platform=OLD_ARN)) == {}
-    assert eb.platform_drift(ARN, environment(platform=OLD_ARN)) == {"PlatformArn": ARN}
-    assert eb.platform_drift("Tomcat 10 running on 64bit Amazon Linux 2023", environment()) == {"branch": "Tomcat 10 running on 64bit Amazon Linux 2023"}
+def test_same_branch_newer_version_is_not_drift_but_an_exact_arn_is_and_another_branch_is_resolved_while_planning(aws):
+    stubber, client = aws
+    assert platforms.platform_drift(client, BRANCH, environment(platform=OLD_ARN)) == {}
+    assert platforms.platform_drift(client, ARN, environment(platform=OLD_ARN)) == {"PlatformArn": ARN}
+    tomcat = "Tomcat 10 running on 64bit Amazon Linux 2023"
+    tomcat_arn = "arn:aws:elasticbeanstalk:us-east-1::platform/%s/5.1.0" % tomcat
+    stubber.add_response("list_platform_versions", {"PlatformSummaryList": [
+        {"PlatformArn": tomcat_arn, "PlatformVersion": "5.1.0", "PlatformStatus": "Ready", "PlatformLifecycleState": "Recommended"}]},
+        {"Filters": [{"Type": "PlatformBranchName", "Operator": "=", "Values": [tomcat]}]})
+    assert platforms.platform_drift(client, tomcat, environment()) == {"PlatformArn": tomcat_arn}
+    stubber.assert_no_pending_responses()
 
 
 def test_fields_fixed_at_creation_are_errors_not_replacements(aws):
     stubber, client = aws
     existing(stubber, settings={**CURRENT, ("aws:elasticbeanstalk:environment", "LoadBalancerType", ""): "application"})
     settings = params()["option_settings"] + [{"namespace": "aws:elasticbeanstalk:environment", "option_name": "LoadBalancerType", "value": "network"}]
-    with pytest.raises(eb.EBError) as failed:
+    with pytest.raises(AnsibleEBError) as failed:
         run_present(client, option_settings=settings, tier="Worker", cname_prefix="other-prefix")
     message = failed.value.message
     assert "LoadBalancerType is 'application'" in message and "tier is WebServer" in message and "cname_prefix is env-one" in message
@@ -261,7 +277,7 @@ def test_fields_fixed_at_creation_are_errors_not_replacements(aws):
 ])
 def test_bad_parameters_fail_before_any_call(aws, overrides, message):
     _stubber, client = aws
-    with pytest.raises(eb.EBError) as failed:
+    with pytest.raises(AnsibleEBError) as failed:
         eb_environment.validate(manager(client, **overrides).params)
     assert message in failed.value.message
 
@@ -269,22 +285,27 @@ def test_bad_parameters_fail_before_any_call(aws, overrides, message):
 def test_unknown_branch_fails_naming_the_parameter(aws):
     stubber, client = aws
     stubber.add_response("list_platform_versions", {"PlatformSummaryList": []}, {"Filters": ANY})
-    with pytest.raises(eb.EBError) as failed:
-        eb.resolve_platform(client, "Cobol on Mainframe")
+    with pytest.raises(AnsibleEBError) as failed:
+        platforms.resolve_platform(client, "Cobol on Mainframe")
     assert failed.value.message.startswith("platform: no platform branch named 'Cobol on Mainframe'")
 
 
 def test_absent_terminates_and_waits_and_is_then_unchanged(aws):
     stubber, client = aws
-    expect_describe(stubber, environment())
+    existing(stubber)
     stubber.add_response("terminate_environment", environment("Terminating"), {"EnvironmentName": "env-one"})
     expect_describe(stubber, environment("Terminating"))
     expect_describe(stubber, None)
-    assert manager(client, state="absent").ensure_absent()
+    gone = manager(client, state="absent")
+    before = gone.describe()
+    assert gone.ensure_absent(before) == (True, ABSENT)
+    assert eb_environment.diff_view(before, set(CURRENT))["option_settings"] and eb_environment.diff_view(ABSENT, set(CURRENT)) == {}
     expect_describe(stubber, None)
-    assert not manager(client, state="absent").ensure_absent()
-    expect_describe(stubber, environment())
-    assert manager(client, check_mode=True, state="absent").ensure_absent()
+    again = manager(client, state="absent")
+    assert again.ensure_absent(again.describe()) == (False, ABSENT)
+    existing(stubber)
+    dry = manager(client, check_mode=True, state="absent")
+    assert dry.ensure_absent(dry.describe()) == (True, ABSENT)
     stubber.assert_no_pending_responses()
 
 
@@ -292,8 +313,8 @@ def test_absent_terminates_and_waits_and_is_then_unchanged(aws):
     ("True", "true"), ("2.0", "2"), ("b, a", "a,b"), ('{"b": 1, "a": [1, 2]}', '{"a":[1,2],"b":1}'), (" x ", "x"),
 ])
 def test_values_are_normalised_as_eb_returns_them(value, same):
-    assert eb.normalise(value) == eb.normalise(same)
-    assert eb.normalise("true") != eb.normalise("false") and eb.normalise("1") != eb.normalise("2")
+    assert option_settings.normalise(value) == option_settings.normalise(same)
+    assert option_settings.normalise("true") != option_settings.normalise("false") and option_settings.normalise("1") != option_settings.normalise("2")
 
 
 def test_a_rerun_after_an_interrupted_create_waits_for_it_without_changing_anything(aws):
