@@ -1,5 +1,6 @@
-"""The Elastic Beanstalk modules against the local cloud, in the amazon.aws pattern:
-check mode, apply, apply again (no change), change, absent, absent again; each step asserted.
+"""The Elastic Beanstalk modules against the local cloud, in the amazon.aws pattern: check mode,
+apply, check again and apply again (neither changes anything), change, absent, absent again;
+each step asserted.
 """
 
 import json
@@ -42,14 +43,18 @@ def writes(cloud, since):
 
 
 def test_application_version_lifecycle(cloud, bundles, call):
-    version = {"application_name": "toy", "version_label": "v1", "s3_bucket": "bundles", "s3_key": "v1.zip"}
+    version = {"application_name": "toy", "version_label": "v1", "s3_bucket": "bundles", "s3_key": "v1.zip", "description": "MLflow 3.17.2"}
     checked = call("application_version", version, check=True)
     assert checked["changed"] and not cloud.client("elasticbeanstalk").describe_application_versions(ApplicationName="toy")["ApplicationVersions"]
     created = call("application_version", version)
     assert created["changed"] and created["application_version"]["status"] == "Processed"
     mark = len(cloud.requests())
+    assert not call("application_version", version, check=True)["changed"]
     again = call("application_version", version)
     assert not again["changed"] and writes(cloud, mark) == []
+    found = call("application_version_info", {"application_name": "toy", "version_labels": ["v1", "v7"]})
+    assert [(item["version_label"], item["description"]) for item in found["application_versions"]] == [("v1", "MLflow 3.17.2")]
+    assert found["application_versions"][0]["source_bundle"] == {"s3_bucket": "bundles", "s3_key": "v1.zip"}
     other = call("application_version", dict(version, s3_key="v2.zip"))
     assert other["failed"] and "already exists with another bundle" in other["msg"]
     missing = call("application_version", dict(version, version_label="v9", s3_key="nope.zip"))
@@ -84,6 +89,10 @@ def test_environment_lifecycle(cloud, bundles, call):
     assert created["environment"]["tags"] == {"team": "ml"} and created["environment"]["url"].startswith("https://localhost:")
 
     mark = len(cloud.requests())
+    rechecked = call("environment", env, check=True, diff=True)
+    assert not rechecked["changed"] and rechecked["diff"]["before"] == rechecked["diff"]["after"], rechecked
+    assert writes(cloud, mark) == []
+    mark = len(cloud.requests())
     again = call("environment", env, diff=True)
     assert not again["changed"], again
     calls = cloud.requests()[mark:]
@@ -110,10 +119,12 @@ def test_environment_lifecycle(cloud, bundles, call):
     assert refused["failed"] and "can't change after creation" in refused["msg"]
 
     absent = {"application_name": "toy", "name": "toy-env", "state": "absent"}
-    assert call("environment", absent, check=True)["changed"]
+    removal = call("environment", absent, check=True, diff=True)
+    assert removal["changed"] and removal["diff"]["before"]["version_label"] == "v2" and removal["diff"]["after"] == {}
     assert eb.describe_environments(EnvironmentNames=["toy-env"], IncludeDeleted=False)["Environments"][0]["Status"] == "Ready"
     assert call("environment", absent)["changed"]
     assert eb.describe_environments(EnvironmentNames=["toy-env"], IncludeDeleted=False)["Environments"] == []
+    assert not call("environment", absent, check=True)["changed"]
     assert not call("environment", absent)["changed"]
 
 
