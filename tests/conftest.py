@@ -51,7 +51,7 @@ def rendered_bundle(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("bundle")
     users = [{"name": "alice", "password": "alice-Password-0001"}, {"name": "bob", "password": "bob-Password-000002"}]
     result = ansible_playbook(
-        "tests/playbooks/bundle.yml",
+        "tests/support/playbooks/bundle.yml",
         {"bundle_build_dir": str(workdir / "build"), "bundle_users": users},
         workdir,
     )

@@ -30,7 +30,7 @@ def without(document, action):
 
 def test_the_deployer_policy_allows_what_each_playbook_checks_for(cloud, run_playbook):
     connection = deployer(cloud, "deployer", POLICY)
-    result = run_playbook("tests/playbooks/permissions.yml",
+    result = run_playbook("tests/support/playbooks/permissions.yml",
                           {"mlflowops_aws_connection": connection, "permissions_for": ["deploy", "rotate", "teardown", "purge"]})
     assert recap(result)["failed"] == 0, result.stdout[-4000:]
 

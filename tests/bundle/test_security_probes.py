@@ -2,7 +2,7 @@
 as a client reaches it (the HTTPS front door, two instances, MLflow on PostgreSQL). Each test
 makes the attack and checks that it fails; the same attacks on one instance (the bundle's nginx and its
 auth layer around a stand-in for MLflow) are in
-tests/integration/test_instance_auth.py.
+tests/bundle/test_instance_auth.py.
 """
 
 import base64

@@ -20,7 +20,7 @@ def call(cloud, run_playbook, tmp_path):
         result_file = tmp_path / "result.json"
         result_file.unlink(missing_ok=True)
         variables = {"endpoint": cloud.endpoint, "ca": str(cloud.ca), "module": module, "arguments": arguments, "result_file": str(result_file)}
-        result = run_playbook("tests/playbooks/eb_modules.yml", variables, args)
+        result = run_playbook("tests/support/playbooks/eb_modules.yml", variables, args)
         assert result.returncode == 0 and result_file.exists(), result.stdout + result.stderr
         return json.loads(result_file.read_text())
 

@@ -13,7 +13,7 @@ HOSTNAME = "mlflow.example.test"
 def run_endpoint(cloud, run_playbook, extra, args=()):
     outputs = cloud.state_dir / "endpoint-outputs.json"
     outputs.unlink(missing_ok=True)
-    result = run_playbook("tests/playbooks/endpoint.yml",
+    result = run_playbook("tests/support/playbooks/endpoint.yml",
                           dict({"mlflowops_hostname": HOSTNAME, "mlflowops_certificate_arn": "", "outputs_file": str(outputs)}, **extra),
                           env={"LOCALCLOUD_PORT": str(cloud.port), "LOCALCLOUD_STATE_DIR": str(cloud.state_dir)}, args=args)
     return result, json.loads(outputs.read_text()) if outputs.exists() else None

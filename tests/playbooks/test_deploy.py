@@ -191,7 +191,7 @@ def test_subnets_that_aws_would_refuse_stop_the_deploy_before_anything_is_create
     vpc, defaults = default_vpc_subnets(cloud)
     private = cloud.client("ec2").create_subnet(VpcId=vpc, CidrBlock="172.31.200.0/24", AvailabilityZone=defaults[0]["AvailabilityZone"])["Subnet"]["SubnetId"]
     # The first case runs deploy.yml; the others the prerequisites role alone, whose first step the check is.
-    playbook = "deploy.yml" if "one subnet per Availability Zone" in message else "tests/playbooks/prerequisites.yml"
+    playbook = "deploy.yml" if "one subnet per Availability Zone" in message else "tests/support/playbooks/prerequisites.yml"
     result = run_playbook(playbook, subnets([subnet["SubnetId"] for subnet in defaults], private),
                           env={"LOCALCLOUD_PORT": str(cloud.port), "LOCALCLOUD_STATE_DIR": str(cloud.state_dir)})
     assert result.returncode != 0
@@ -220,7 +220,7 @@ def imported_certificate(cloud, tmp_path, names):
 ])
 def test_a_certificate_that_doesnt_serve_the_hostname_stops_the_deploy_before_anything_is_created(cloud, run_playbook, tmp_path, certificate, message):
     # The first case runs deploy.yml; the others the endpoint role alone, which deploy.yml runs before creating anything.
-    playbook = "deploy.yml" if "eu-west-1" in message else "tests/playbooks/endpoint.yml"
+    playbook = "deploy.yml" if "eu-west-1" in message else "tests/support/playbooks/endpoint.yml"
     result = run_playbook(playbook, {"mlflowops_certificate_arn": certificate(cloud, tmp_path), "outputs_file": str(tmp_path / "outputs.json")},
                           env={"LOCALCLOUD_PORT": str(cloud.port), "LOCALCLOUD_STATE_DIR": str(cloud.state_dir)})
     assert result.returncode != 0

@@ -13,7 +13,7 @@ def test_arns_are_built_in_the_callers_partition(cloud, run_playbook):
     # every S3 resource are arn:aws-cn:..., and an arn:aws:... one does not exist.
     region = "cn-north-1"
     connection = {"endpoint_url": cloud.endpoint, "aws_ca_bundle": str(cloud.ca), "region": region, "access_key": "test", "secret_key": "test"}
-    result = run_playbook("tests/playbooks/prerequisites.yml", {"mlflowops_aws_connection": connection, "prerequisites_db_multi_az": True},
+    result = run_playbook("tests/support/playbooks/prerequisites.yml", {"mlflowops_aws_connection": connection, "prerequisites_db_multi_az": True},
                           env={"LOCALCLOUD_PORT": str(cloud.port), "LOCALCLOUD_STATE_DIR": str(cloud.state_dir)})
     assert recap(result)["failed"] == 0, result.stdout[-4000:]
 

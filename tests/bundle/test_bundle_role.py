@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PLAYBOOK = "tests/playbooks/bundle.yml"
+PLAYBOOK = "tests/support/playbooks/bundle.yml"
 ALICE = "alice-Password-0001"
 BOB = "bob-Password-000002"
 SEED = "tests-salt-seed-5c1e0d9a7b3f48e2a6d4c8b0f2e1a9d7"
