@@ -193,16 +193,7 @@ except ImportError:
 
 
 def validate(params):
-    if not environments.ENV_NAME.match(params["name"]):
-        raise AnsibleEBError(
-            "name: '%s' must be 4 to 40 letters, digits and hyphens, not starting or ending with a hyphen"
-            % params["name"]
-        )
-    if params.get("cname_prefix") and not environments.CNAME_PREFIX.match(params["cname_prefix"]):
-        raise AnsibleEBError(
-            "cname_prefix: '%s' must be 4 to 63 letters, digits and hyphens, not starting or ending with a hyphen"
-            % params["cname_prefix"]
-        )
+    environments.validate_names(params["name"], params.get("cname_prefix"))
     return option_settings.desired_settings(params["option_settings"])
 
 

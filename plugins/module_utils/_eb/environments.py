@@ -10,6 +10,7 @@ from ansible.module_utils.common.dict_transformations import camel_dict_to_snake
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
+from .common import AnsibleEBError
 from .common import EBErrorHandler
 from .option_settings import option_key
 
@@ -18,6 +19,20 @@ CNAME_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,61}[A-Za-z0-9]$")
 # Tags EB sets itself: never compared, never purged.
 SYSTEM_TAG = re.compile(r"^(elasticbeanstalk:|aws:|Name$)")
 GONE = ("Terminated",)
+
+
+def validate_names(name, cname_prefix=None):
+    """Raises AnsibleEBError unless the environment's name and CNAME prefix follow EB's rules."""
+    if not ENV_NAME.match(name):
+        raise AnsibleEBError(
+            "name: '%s' must be 4 to 40 letters, digits and hyphens, not starting or ending with a hyphen" % name
+        )
+    if cname_prefix and not CNAME_PREFIX.match(cname_prefix):
+        raise AnsibleEBError(
+            "cname_prefix: '%s' must be 4 to 63 letters, digits and hyphens, not starting or ending with a hyphen"
+            % cname_prefix
+        )
+
 
 # An environment as the modules compare it: EB's description (None when there is none), its
 # deployed settings {(namespace, option, resource): value} and its user tags.
