@@ -145,7 +145,6 @@ def serve(config):
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from localcloud import acm, eb, ec2, iamcheck, rds, s3large, s3policy, s3presign, tls
-    from localcloud.eb import models as eb_models
     from localcloud.platform import Platform
     from localcloud.procs import PortPool
 
@@ -161,13 +160,12 @@ def serve(config):
     cluster = Cluster(config.state_dir / "postgres", pool.take(), tls=database_tls).start()
     log.info("PostgreSQL on %s:%d", HOST, cluster.port)
     platform = Platform(config, ca_cert, ca_key, ports=pool, logger=log.info)
-    eb.install()
+    eb.install(platform)
     acm.install()
     ec2.install()
     rds.install(cluster)
     s3policy.install()
     s3large.install()
-    eb_models.set_driver(platform)
 
     original_reset = moto_api_models.MotoAPIBackend.reset
 

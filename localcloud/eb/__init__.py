@@ -1,6 +1,7 @@
 """Elastic Beanstalk for the local cloud: moto's service, extended in-process.
 
-`install()` swaps moto's EB backend and request handler for ours before the server starts.
+`install(driver)` swaps moto's EB backend and request handler for ours, its backends given the
+driver that runs environments, before the server starts.
 """
 
 import moto.elasticbeanstalk
@@ -10,7 +11,8 @@ import moto.elasticbeanstalk.urls
 from localcloud.eb import models, urls
 
 
-def install():
+def install(driver=None):
+    models.eb_backends = models.backends(driver)
     moto.elasticbeanstalk.eb_backends = models.eb_backends
     moto.elasticbeanstalk.models.eb_backends = models.eb_backends
     moto.elasticbeanstalk.urls.url_paths = urls.url_paths

@@ -5,8 +5,8 @@ import re
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.utilities.aws_headers import gen_amzn_requestid_long
 
-from localcloud.eb import platforms
-from localcloud.eb.models import InvalidParameterValue, eb_backends
+from localcloud.eb import models, platforms
+from localcloud.eb.exceptions import InvalidParameterValue
 
 # Only the response's own id: event members carry RequestId elements too.
 METADATA_REQUEST_ID = re.compile(r"<ResponseMetadata><RequestId>[^<]*</RequestId>")
@@ -20,7 +20,8 @@ class LocalEBResponse(BaseResponse):
 
     @property
     def backend(self):
-        return eb_backends[self.current_account][self.region]
+        # Looked up at each call: install() gives the module its backends, with their driver.
+        return models.eb_backends[self.current_account][self.region]
 
     def call_action(self):
         # Events carry the request id of the call that started their operation, as on AWS:
@@ -90,11 +91,35 @@ class LocalEBResponse(BaseResponse):
         return ActionResult({"Available": available, "FullyQualifiedCNAME": fqdn})
 
     def create_environment(self):
-        env = self.backend.create_environment(self.params, self.request_id)
+        env = self.backend.create_environment(
+            self.request_id,
+            application_name=self._get_param("ApplicationName"),
+            environment_name=self._get_param("EnvironmentName"),
+            cname_prefix=self._get_param("CNAMEPrefix"),
+            platform_arn=self._get_param("PlatformArn"),
+            solution_stack_name=self._get_param("SolutionStackName"),
+            version_label=self._get_param("VersionLabel"),
+            tier=self._get_param("Tier"),
+            option_settings=self._get_param("OptionSettings"),
+            options_to_remove=self._get_param("OptionsToRemove"),
+            description=self._get_param("Description"),
+            tags=self._tags(),
+        )
         return ActionResult(env.describe())
 
     def update_environment(self):
-        env = self.backend.update_environment(self.params, self.request_id)
+        env = self.backend.update_environment(
+            self.request_id,
+            environment_name=self._get_param("EnvironmentName"),
+            environment_id=self._get_param("EnvironmentId"),
+            platform_arn=self._get_param("PlatformArn"),
+            solution_stack_name=self._get_param("SolutionStackName"),
+            version_label=self._get_param("VersionLabel"),
+            tier=self._get_param("Tier"),
+            option_settings=self._get_param("OptionSettings"),
+            options_to_remove=self._get_param("OptionsToRemove"),
+            description=self._get_param("Description"),
+        )
         return ActionResult(env.describe())
 
     def terminate_environment(self):
@@ -104,7 +129,14 @@ class LocalEBResponse(BaseResponse):
         return ActionResult(env.describe())
 
     def describe_environments(self):
-        return ActionResult({"Environments": self.backend.describe_environments(self.params)})
+        return ActionResult({"Environments": self.backend.describe_environments(
+            application_name=self._get_param("ApplicationName"),
+            version_label=self._get_param("VersionLabel"),
+            environment_names=self._get_param("EnvironmentNames"),
+            environment_ids=self._get_param("EnvironmentIds"),
+            include_deleted=self._get_param("IncludeDeleted"),
+            included_deleted_back_to=self._get_param("IncludedDeletedBackTo"),
+        )})
 
     def describe_configuration_settings(self):
         if self._get_param("TemplateName"):
@@ -114,9 +146,7 @@ class LocalEBResponse(BaseResponse):
 
     def describe_environment_resources(self):
         env = self.backend.find_environment(self._get_param("EnvironmentName"), self._get_param("EnvironmentId"))
-        from localcloud.eb import models  # pylint: disable=import-outside-toplevel
-
-        instances = getattr(models.DRIVER, "instance_ids", lambda env_id: [])(env.id)
+        instances = self.backend.driver.instance_ids(env.id)
         return ActionResult({"EnvironmentResources": {
             "EnvironmentName": env.name,
             "AutoScalingGroups": [{"Name": "awseb-%s-stack-AWSEBAutoScalingGroup" % env.id}],
@@ -130,7 +160,17 @@ class LocalEBResponse(BaseResponse):
         }})
 
     def describe_events(self):
-        events = self.backend.describe_events(self.params)
+        events = self.backend.describe_events(
+            severity=self._get_param("Severity"),
+            environment_id=self._get_param("EnvironmentId"),
+            start_time=self._get_param("StartTime"),
+            end_time=self._get_param("EndTime"),
+            application_name=self._get_param("ApplicationName"),
+            environment_name=self._get_param("EnvironmentName"),
+            version_label=self._get_param("VersionLabel"),
+            request_id=self._get_param("RequestId"),
+            platform_arn=self._get_param("PlatformArn"),
+        )
         limit = int(self._get_param("MaxRecords") or 1000)
         return ActionResult({"Events": events[:limit]})
 

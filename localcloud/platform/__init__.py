@@ -1,6 +1,6 @@
 """The local platform: runs the environments of the emulated Elastic Beanstalk on this machine.
 
-It is the EB backend's driver (`localcloud.eb.models.Driver`): the backend keeps the API state,
+It is the EB backend's driver (`localcloud.eb.models.Driver`, given by `localcloud.eb.install`): the backend keeps the API state,
 this runs instances. It reads the rest of the emulated AWS (the bundle in S3, secrets in
 Secrets Manager or SSM) through the local endpoint, like an instance would.
 """
@@ -16,7 +16,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from localcloud import iamcheck
 from localcloud.config import HOST
 from localcloud.eb import options
-from localcloud.eb.models import DeployError, Driver, bundle_problem
+from localcloud.eb.exceptions import DeployError
+from localcloud.eb.models import Driver
+from localcloud.platform.bundle import bundle_problem
 from localcloud.imds import Machine, MetadataService
 from localcloud.platform.environment import EnvironmentRuntime
 from localcloud.platform.image import prepared_venv

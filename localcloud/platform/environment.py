@@ -10,7 +10,7 @@ from pathlib import Path
 from localcloud import tls
 from localcloud.config import PUBLIC_HOST
 from localcloud.eb import options
-from localcloud.eb.models import DeployError
+from localcloud.eb.exceptions import DeployError
 from localcloud.platform.ebextensions import http_redirect_status
 from localcloud.platform.instance import Instance
 from localcloud.platform.nginx import FrontDoor

@@ -16,7 +16,7 @@ import zipfile
 import io
 from pathlib import Path
 
-from localcloud.eb.models import DeployError
+from localcloud.eb.exceptions import DeployError
 from localcloud.platform.image import Image, ImageError, prepared_venv
 from localcloud.platform.nginx import InstanceNginx
 from localcloud.procs import http_status, stop_group, tail, wait_until

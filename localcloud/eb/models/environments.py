@@ -1,151 +1,20 @@
-"""The Elastic Beanstalk backend: applications, versions, environments, events, settings.
-
-Operations that take time on AWS (processing a version, launching, updating, terminating an
-environment) run in a worker thread: the API answers at once with the transitional state
-(Processing, Launching, Updating, Terminating) and the state moves on as the work completes.
-The work itself (running instances) is done by a driver: `localcloud.platform` in the local
-cloud; without one, operations complete at once with no instance.
-"""
+"""Environments and the operations that launch, update and terminate them."""
 
 import random
 import re
 import string
 import threading
-import zipfile
-import io
-from datetime import datetime, timezone
 
-from moto.core.base_backend import BackendDict, BaseBackend
 from moto.core.exceptions import ServiceException
-from moto.utilities.utils import get_partition
 
 from localcloud.eb import options, platforms
+from localcloud.eb.exceptions import DeployError, InvalidParameterCombination, InvalidParameterValue
+from localcloud.eb.models.common import aware, make_arn, now
 
-EVENT_FILTERS = ("ApplicationName", "EnvironmentName", "VersionLabel", "RequestId", "PlatformArn")
-SEVERITIES = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{2,38})[A-Za-z0-9]$")
 CNAME_PREFIX = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{2,61})[A-Za-z0-9]$")
 # Terminated environments stay visible for about an hour on AWS.
 TERMINATED_VISIBLE_SECONDS = 3600
-
-
-class InvalidParameterValue(ServiceException):
-    code = "InvalidParameterValue"
-
-
-class InvalidParameterCombination(ServiceException):
-    code = "InvalidParameterCombination"
-
-
-class ResourceNotFound(ServiceException):
-    code = "ResourceNotFoundException"
-
-
-class TooManyTags(ServiceException):
-    code = "TooManyTagsException"
-
-
-class DeployError(Exception):
-    """A driver's failure: `messages` become ERROR events."""
-
-    def __init__(self, *messages):
-        super().__init__(messages[0] if messages else "deployment failed")
-        self.messages = list(messages)
-
-
-def now():
-    return datetime.now(timezone.utc)
-
-
-def aware(moment):
-    """Request timestamps arrive naive (UTC); ours are aware."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment
-
-
-def make_arn(region, account, kind, path):
-    return "arn:%s:elasticbeanstalk:%s:%s:%s/%s" % (get_partition(region), region, account, kind, path)
-
-
-class Driver:
-    """What runs environments. The default runs nothing: operations complete at once."""
-
-    def validate_bundle(self, bucket, key):
-        return None
-
-    def launch(self, operation):
-        operation.event("No instance runs: the local cloud was started without its platform.")
-
-    def update(self, operation):
-        pass
-
-    def terminate(self, operation):
-        pass
-
-    def reset(self):
-        pass
-
-
-DRIVER = Driver()
-
-
-def set_driver(driver):
-    global DRIVER  # pylint: disable=global-statement
-    DRIVER = driver
-
-
-class ApplicationVersion:
-    def __init__(self, backend, application, label, description, bucket, key):
-        self.application_name = application.name
-        self.label = label
-        self.description = description or ""
-        self.bucket, self.key = bucket, key
-        self.status = "Unprocessed"
-        self.created = self.updated = now()
-        self.arn = make_arn(backend.region_name, backend.account_id, "applicationversion", "%s/%s" % (application.name, label))
-        self.tags = {}
-
-    def describe(self):
-        result = {
-            "ApplicationVersionArn": self.arn,
-            "ApplicationName": self.application_name,
-            "VersionLabel": self.label,
-            "SourceBundle": {"S3Bucket": self.bucket, "S3Key": self.key},
-            "DateCreated": self.created,
-            "DateUpdated": self.updated,
-            "Status": self.status,
-        }
-        if self.description:
-            result["Description"] = self.description
-        return result
-
-
-class Application:
-    def __init__(self, backend, name, description):
-        self.name = name
-        self.description = description or ""
-        self.created = self.updated = now()
-        self.arn = make_arn(backend.region_name, backend.account_id, "application", name)
-        self.versions = {}
-        self.tags = {}
-
-    def describe(self):
-        result = {
-            "ApplicationArn": self.arn,
-            "ApplicationName": self.name,
-            "DateCreated": self.created,
-            "DateUpdated": self.updated,
-            "Versions": sorted(self.versions),
-            "ConfigurationTemplates": [],
-            "ResourceLifecycleConfig": {"VersionLifecycleConfig": {
-                "MaxCountRule": {"Enabled": False, "MaxCount": 200, "DeleteSourceFromS3": False},
-                "MaxAgeRule": {"Enabled": False, "MaxAgeInDays": 180, "DeleteSourceFromS3": False},
-            }},
-        }
-        if self.description:
-            result["Description"] = self.description
-        return result
 
 
 class Environment:
@@ -226,110 +95,8 @@ class Operation:
             self.environment.cname, self.environment.endpoint_url = cname, endpoint_url
 
 
-class LocalEBBackend(BaseBackend):
-    def __init__(self, region_name, account_id):
-        super().__init__(region_name, account_id)
-        self.lock = threading.RLock()
-        self.applications = {}
-        self.environments = []
-        self.events = []
-
-    # Applications -------------------------------------------------------------------------
-
-    def application(self, name):
-        try:
-            return self.applications[name]
-        except KeyError:
-            raise InvalidParameterValue("No Application named '%s' found." % name) from None
-
-    def create_application(self, name, description, tags):
-        if not name or len(name) > 100:
-            raise InvalidParameterValue("Application name must be 1 to 100 characters long.")
-        with self.lock:
-            if name in self.applications:
-                raise InvalidParameterValue("Application %s already exists." % name)
-            application = Application(self, name, description)
-            application.tags = dict(tags)
-            self.applications[name] = application
-            return application
-
-    def update_application(self, name, description):
-        with self.lock:
-            application = self.application(name)
-            if description is not None:
-                application.description = description
-                application.updated = now()
-            return application
-
-    def delete_application(self, name, terminate_environments):
-        with self.lock:
-            self.application(name)  # raises when there is none
-            running = [env for env in self.live_environments() if env.application_name == name]
-            if running and not terminate_environments:
-                raise InvalidParameterValue("Unable to delete application %s because it has running environments." % name)
-            for env in running:
-                self.terminate_environment(env.name, None, "delete-application")
-            del self.applications[name]
-
-    # Application versions -----------------------------------------------------------------
-
-    def create_application_version(self, app_name, label, description, bundle, auto_create, process, tags, request_id):
-        if not label or len(label) > 100:
-            raise InvalidParameterValue("Version label must be 1 to 100 characters long.")
-        bucket, key = (bundle or {}).get("S3Bucket"), (bundle or {}).get("S3Key")
-        if not bucket or not key:
-            raise InvalidParameterCombination("Both S3 bucket and key must be specified.")
-        # Read the bundle from S3 before taking the lock: other EB calls need not wait for it.
-        problem = DRIVER.validate_bundle(bucket, key)
-        with self.lock:
-            if app_name not in self.applications and auto_create:
-                self.create_application(app_name, "", {})
-            application = self.application(app_name)
-            if label in application.versions:
-                raise InvalidParameterValue("Application Version %s already exists." % label)
-            if problem == "missing":
-                raise InvalidParameterCombination("Unable to download from S3 location (Bucket: %s  Key: %s). Reason: Not Found" % (bucket, key))
-            version = ApplicationVersion(self, application, label, description, bucket, key)
-            version.tags = dict(tags)
-            application.versions[label] = version
-            application.updated = now()
-            if process:
-                version.status = "Processing"
-                self._start(self._process_version, version, problem, request_id)
-            self.add_event("Created new Application Version (%s)" % label, application=app_name, version=label, request_id=request_id)
-            return version
-
-    def _process_version(self, version, problem, request_id):
-        with self.lock:
-            if problem:
-                version.status = "Failed"
-                self.add_event(
-                    "Failed to process application version %s: %s" % (version.label, problem), "ERROR",
-                    application=version.application_name, version=version.label, request_id=request_id,
-                )
-            else:
-                version.status = "Processed"
-            version.updated = now()
-
-    def describe_application_versions(self, app_name, labels):
-        with self.lock:
-            apps = [self.applications[app_name]] if app_name in self.applications else ([] if app_name else list(self.applications.values()))
-            versions = [version for app in apps for version in app.versions.values() if not labels or version.label in labels]
-            return sorted(versions, key=lambda version: version.created, reverse=True)
-
-    def delete_application_version(self, app_name, label):
-        with self.lock:
-            application = self.application(app_name)
-            if label not in application.versions:
-                raise InvalidParameterValue("Application Version %s not found." % label)
-            users = [env.name for env in self.live_environments() if env.application_name == app_name and env.version_label == label]
-            if users:
-                raise InvalidParameterValue(
-                    "Unable to delete application version '%s' because it is deployed to running environment(s): %s." % (label, ", ".join(users))
-                )
-            del application.versions[label]
-
-    # Environments -------------------------------------------------------------------------
+class EnvironmentsBackend:
+    """The backend's environments: each operation runs in a worker thread, its work done by the driver."""
 
     def live_environments(self):
         return [env for env in self.environments if env.status != "Terminated"]
@@ -434,35 +201,37 @@ class LocalEBBackend(BaseBackend):
             merged[options.key_of(item)] = item.get("Value") if item.get("Value") is not None else ""
         return merged
 
-    def create_environment(self, params, request_id):
-        name = params.get("EnvironmentName") or ""
+    def create_environment(self, request_id, application_name=None, environment_name=None, cname_prefix=None, platform_arn=None,
+                           solution_stack_name=None, version_label=None, tier=None, option_settings=None, options_to_remove=None,
+                           description=None, tags=None):
+        name = environment_name or ""
         if not NAME.match(name):
             raise InvalidParameterValue(
                 "Value %s at 'EnvironmentName' failed to satisfy constraint: it must be 4 to 40 letters, digits "
                 "and hyphens, and can't start or end with a hyphen." % name
             )
-        tier = params.get("Tier") or {"Name": "WebServer", "Type": "Standard", "Version": "1.0"}
+        tier = tier or {"Name": "WebServer", "Type": "Standard", "Version": "1.0"}
         if tier.get("Name") != "WebServer":
             raise InvalidParameterValue("The local cloud runs only the WebServer tier.")
         tier = {"Name": "WebServer", "Type": "Standard", "Version": tier.get("Version") or "1.0"}
         with self.lock:
-            application = self.application(params.get("ApplicationName"))
+            application = self.application(application_name)
             if any(env.name == name for env in self.live_environments()):
                 raise InvalidParameterValue("Environment %s already exists." % name)
-            prefix = params.get("CNAMEPrefix") or name
+            prefix = cname_prefix or name
             available, fqdn = self.check_dns(prefix)
             if not available:
                 raise InvalidParameterValue("DNS name (%s) is not available." % fqdn)
-            platform = self.resolve_platform(params.get("PlatformArn"), params.get("SolutionStackName"))
-            version = self._usable_version(application, params.get("VersionLabel"))
-            settings = self._merge({}, params.get("OptionSettings"), params.get("OptionsToRemove"))
+            platform = self.resolve_platform(platform_arn, solution_stack_name)
+            version = self._usable_version(application, version_label)
+            settings = self._merge({}, option_settings, options_to_remove)
             try:
                 options.validate(settings)
             except options.OptionError as error:
                 raise InvalidParameterValue(str(error)) from None
             self._check_network(settings)
-            env = Environment(self, application, name, prefix.lower(), platform, tier, version.label if version else None, settings, params.get("Description"))
-            env.tags = {tag["Key"]: tag["Value"] for tag in params.get("Tags") or []}
+            env = Environment(self, application, name, prefix.lower(), platform, tier, version.label if version else None, settings, description)
+            env.tags = dict(tags or {})
             try:
                 self._create_load_balancer(env)
             except ServiceException as error:
@@ -470,23 +239,24 @@ class LocalEBBackend(BaseBackend):
             self.environments.append(env)
             self.add_event("createEnvironment is starting.", environment=env, request_id=request_id)
             operation = Operation(self, env, "create", request_id, version=version)
-            self._start(self._run_operation, operation, DRIVER.launch)
+            self._start(self._run_operation, operation, self.driver.launch)
             return env
 
-    def update_environment(self, params, request_id):
+    def update_environment(self, request_id, environment_name=None, environment_id=None, platform_arn=None, solution_stack_name=None,
+                           version_label=None, tier=None, option_settings=None, options_to_remove=None, description=None):
         with self.lock:
-            env = self.find_environment(params.get("EnvironmentName"), params.get("EnvironmentId"))
+            env = self.find_environment(environment_name, environment_id)
             if env.status != "Ready":
                 raise InvalidParameterValue("Environment named %s is in an invalid state for this operation. Must be Ready." % env.name)
             application = self.application(env.application_name)
-            if params.get("Tier") and params["Tier"].get("Name", "WebServer") != env.tier["Name"]:
+            if tier and tier.get("Name", "WebServer") != env.tier["Name"]:
                 raise InvalidParameterValue("Cannot change the tier of environment %s (%s)." % (env.name, env.tier["Name"]))
-            if params.get("PlatformArn") or params.get("SolutionStackName"):
-                platform = self.resolve_platform(params.get("PlatformArn"), params.get("SolutionStackName"))
+            if platform_arn or solution_stack_name:
+                platform = self.resolve_platform(platform_arn, solution_stack_name)
             else:
                 platform = (env.platform_arn, env.solution_stack)
-            version = self._usable_version(application, params.get("VersionLabel")) if params.get("VersionLabel") else None
-            settings = self._merge(env.settings, params.get("OptionSettings"), params.get("OptionsToRemove"))
+            version = self._usable_version(application, version_label) if version_label else None
+            settings = self._merge(env.settings, option_settings, options_to_remove)
             try:
                 options.validate(settings, env.settings)
             except options.OptionError as error:
@@ -494,14 +264,14 @@ class LocalEBBackend(BaseBackend):
             self._check_network(settings)
             previous = env.settings
             env.pending_settings = settings
-            if params.get("Description") is not None:
-                env.description = params["Description"]
+            if description is not None:
+                env.description = description
             env.platform_arn, env.solution_stack = platform
             env.status = "Updating"
             env.updated = now()
             self.add_event("Environment update is starting.", environment=env, request_id=request_id)
             operation = Operation(self, env, "update", request_id, version=version, previous_settings=previous)
-            self._start(self._run_operation, operation, DRIVER.update)
+            self._start(self._run_operation, operation, self.driver.update)
             return env
 
     def terminate_environment(self, name, env_id, request_id, force=False):
@@ -513,7 +283,7 @@ class LocalEBBackend(BaseBackend):
             env.updated = now()
             self.add_event("terminateEnvironment is starting.", environment=env, request_id=request_id)
             operation = Operation(self, env, "terminate", request_id)
-            self._start(self._run_operation, operation, DRIVER.terminate)
+            self._start(self._run_operation, operation, self.driver.terminate)
             return env
 
     def _run_operation(self, operation, work):
@@ -559,18 +329,18 @@ class LocalEBBackend(BaseBackend):
     def _start(self, target, *args):
         threading.Thread(target=target, args=args, daemon=True).start()
 
-    def describe_environments(self, params):
-        names = params.get("EnvironmentNames") or []
-        ids = params.get("EnvironmentIds") or []
-        include_deleted = params.get("IncludeDeleted")
+    def describe_environments(self, application_name=None, version_label=None, environment_names=None, environment_ids=None,
+                              include_deleted=None, included_deleted_back_to=None):
+        names = environment_names or []
+        ids = environment_ids or []
         include_deleted = True if include_deleted is None else include_deleted
-        back_to = aware(params.get("IncludedDeletedBackTo"))
+        back_to = aware(included_deleted_back_to)
         with self.lock:
             result = []
             for env in self.environments:
-                if params.get("ApplicationName") and env.application_name != params["ApplicationName"]:
+                if application_name and env.application_name != application_name:
                     continue
-                if params.get("VersionLabel") and env.version_label != params["VersionLabel"]:
+                if version_label and env.version_label != version_label:
                     continue
                 if names and env.name not in names:
                     continue
@@ -603,91 +373,3 @@ class LocalEBBackend(BaseBackend):
                 }
                 for status, settings in sets
             ]
-
-    # Events -------------------------------------------------------------------------------
-
-    def add_event(self, message, severity="INFO", environment=None, application=None, version=None, request_id=None):
-        event = {
-            "EventDate": now(),
-            "Message": message,
-            "ApplicationName": environment.application_name if environment else application,
-            "Severity": severity,
-        }
-        if environment:
-            event["EnvironmentName"] = environment.name
-            event["PlatformArn"] = environment.platform_arn
-            version = version or environment.version_label
-        if version:
-            event["VersionLabel"] = version
-        if request_id:
-            event["RequestId"] = request_id
-        with self.lock:
-            event["_env_id"] = environment.id if environment else None
-            self.events.append(event)
-
-    def describe_events(self, params):
-        minimum = SEVERITIES.index(params["Severity"]) if params.get("Severity") in SEVERITIES else 0
-        env_id = params.get("EnvironmentId")
-        with self.lock:
-            selected = []
-            for event in reversed(self.events):
-                if SEVERITIES.index(event["Severity"]) < minimum:
-                    continue
-                if any(params.get(field) and event.get(field) != params[field] for field in EVENT_FILTERS):
-                    continue
-                if env_id and event["_env_id"] != env_id:
-                    continue
-                if params.get("StartTime") and event["EventDate"] < aware(params["StartTime"]):
-                    continue
-                if params.get("EndTime") and event["EventDate"] >= aware(params["EndTime"]):
-                    continue
-                selected.append({key: value for key, value in event.items() if not key.startswith("_")})
-            return selected
-
-    # Tags ---------------------------------------------------------------------------------
-
-    def resource(self, arn):
-        with self.lock:
-            for application in self.applications.values():
-                if application.arn == arn:
-                    return application, {}
-                for version in application.versions.values():
-                    if version.arn == arn:
-                        return version, {}
-            for env in self.live_environments():
-                if env.arn == arn:
-                    return env, env.system_tags()
-        raise ResourceNotFound("Resource not found for ARN '%s'." % arn)
-
-    def list_tags(self, arn):
-        resource, system = self.resource(arn)
-        return dict(system, **resource.tags)
-
-    def update_tags(self, arn, add, remove):
-        resource, system = self.resource(arn)
-        for key in list(add) + list(remove):
-            if key.startswith("elasticbeanstalk:") or key.startswith("aws:") or key in system:
-                raise InvalidParameterValue("Tag key '%s' is reserved." % key)
-        with self.lock:
-            tags = dict(resource.tags)
-            for key in remove:
-                tags.pop(key, None)
-            tags.update(add)
-            if len(tags) > 50:
-                raise TooManyTags("A resource can have at most 50 tags.")
-            resource.tags = tags
-
-
-def bundle_problem(data):
-    """Why a bundle can't run on the Docker platform, or None."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-    except zipfile.BadZipFile:
-        return "the source bundle is not a valid ZIP file."
-    if "Dockerfile" not in names and "Dockerrun.aws.json" not in names and "docker-compose.yml" not in names:
-        return "the source bundle has no Dockerfile, Dockerrun.aws.json or docker-compose.yml at its root."
-    return None
-
-
-eb_backends = BackendDict(LocalEBBackend, "elasticbeanstalk")
