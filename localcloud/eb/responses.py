@@ -90,20 +90,26 @@ class LocalEBResponse(BaseResponse):
         available, fqdn = self.backend.check_dns(self._get_param("CNAMEPrefix"))
         return ActionResult({"Available": available, "FullyQualifiedCNAME": fqdn})
 
+    def _environment_fields(self):
+        """What CreateEnvironment and UpdateEnvironment both take, as the backend's named arguments."""
+        return {
+            "platform_arn": self._get_param("PlatformArn"),
+            "solution_stack_name": self._get_param("SolutionStackName"),
+            "version_label": self._get_param("VersionLabel"),
+            "tier": self._get_param("Tier"),
+            "option_settings": self._get_param("OptionSettings"),
+            "options_to_remove": self._get_param("OptionsToRemove"),
+            "description": self._get_param("Description"),
+        }
+
     def create_environment(self):
         env = self.backend.create_environment(
             self.request_id,
             application_name=self._get_param("ApplicationName"),
             environment_name=self._get_param("EnvironmentName"),
             cname_prefix=self._get_param("CNAMEPrefix"),
-            platform_arn=self._get_param("PlatformArn"),
-            solution_stack_name=self._get_param("SolutionStackName"),
-            version_label=self._get_param("VersionLabel"),
-            tier=self._get_param("Tier"),
-            option_settings=self._get_param("OptionSettings"),
-            options_to_remove=self._get_param("OptionsToRemove"),
-            description=self._get_param("Description"),
             tags=self._tags(),
+            **self._environment_fields(),
         )
         return ActionResult(env.describe())
 
@@ -112,13 +118,7 @@ class LocalEBResponse(BaseResponse):
             self.request_id,
             environment_name=self._get_param("EnvironmentName"),
             environment_id=self._get_param("EnvironmentId"),
-            platform_arn=self._get_param("PlatformArn"),
-            solution_stack_name=self._get_param("SolutionStackName"),
-            version_label=self._get_param("VersionLabel"),
-            tier=self._get_param("Tier"),
-            option_settings=self._get_param("OptionSettings"),
-            options_to_remove=self._get_param("OptionsToRemove"),
-            description=self._get_param("Description"),
+            **self._environment_fields(),
         )
         return ActionResult(env.describe())
 
