@@ -1,6 +1,10 @@
 """The collection's metadata agrees with itself and with what is installed."""
 
 import json
+import re
+import subprocess
+import sys
+import tarfile
 from pathlib import Path
 
 import yaml
@@ -53,10 +57,6 @@ def test_role_defaults_and_argument_specs_list_the_same_variables():
 def test_the_built_collection_ships_no_harness_and_refers_to_none(tmp_path):
     """What Galaxy users get: the collection's own files, and nothing in them that needs this
     repository's harness (the local cloud, the tests, the tools' caches)."""
-    import subprocess  # pylint: disable=import-outside-toplevel
-    import sys  # pylint: disable=import-outside-toplevel
-    import tarfile  # pylint: disable=import-outside-toplevel
-
     galaxy = Path(sys.executable).parent / "ansible-galaxy"
     subprocess.run([str(galaxy), "collection", "build", "--output-path", str(tmp_path), str(ROOT)],
                    check=True, capture_output=True, text=True, timeout=120)
@@ -78,8 +78,6 @@ def test_the_built_collection_ships_no_harness_and_refers_to_none(tmp_path):
 def test_every_entry_point_the_playbooks_use_has_argument_specs_taken_from_main():
     """tasks_from entry points are type-checked like main: each has a spec, its options are main's
     (the same spec), and every role variable its tasks read is among them."""
-    import re  # pylint: disable=import-outside-toplevel
-
     used = set()
     for path in list((ROOT / "playbooks").rglob("*.yml")) + list((ROOT / "molecule").rglob("*.yml")) + list((ROOT / "tests").rglob("*.yml")):
         used |= set(re.findall(r"name: mlflowops\.beanstalk\.(\w+)\n\s+tasks_from: (\w+)", path.read_text()))

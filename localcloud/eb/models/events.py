@@ -2,8 +2,6 @@
 
 from localcloud.eb.models.common import aware, now
 
-EVENT_FILTERS = ("ApplicationName", "EnvironmentName", "VersionLabel", "RequestId", "PlatformArn")
-EVENT_FILTER_ARGUMENTS = ("application_name", "environment_name", "version_label", "request_id", "platform_arn")
 SEVERITIES = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 
 
@@ -29,11 +27,12 @@ class EventsBackend:
             event["_env_id"] = environment.id if environment else None
             self.events.append(event)
 
-    def describe_events(self, severity=None, environment_id=None, start_time=None, end_time=None, **filters):
-        """The events newest first; filters are EVENT_FILTERS by their snake_case names
-        (application_name, environment_name, version_label, request_id, platform_arn)."""
+    def describe_events(self, severity=None, environment_id=None, start_time=None, end_time=None, application_name=None,
+                        environment_name=None, version_label=None, request_id=None, platform_arn=None):
+        """The events newest first, of at least that severity, matching every filter given."""
         minimum = SEVERITIES.index(severity) if severity in SEVERITIES else 0
-        wanted = {field: filters.get(snake) for field, snake in zip(EVENT_FILTERS, EVENT_FILTER_ARGUMENTS)}
+        wanted = {"ApplicationName": application_name, "EnvironmentName": environment_name, "VersionLabel": version_label,
+                  "RequestId": request_id, "PlatformArn": platform_arn}
         with self.lock:
             selected = []
             for event in reversed(self.events):

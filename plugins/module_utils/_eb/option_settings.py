@@ -62,11 +62,16 @@ def desired_settings(option_settings):
     return desired
 
 
-def setting_item(key, value):
-    item = {"Namespace": key[0], "OptionName": key[1], "Value": value}
+def option_item(key):
+    """An option as the API names it (Namespace, OptionName, and ResourceName when it has one)."""
+    item = {"Namespace": key[0], "OptionName": key[1]}
     if key[2]:
         item["ResourceName"] = key[2]
     return item
+
+
+def setting_item(key, value):
+    return dict(option_item(key), Value=value)
 
 
 def settings_changes(desired, current, purge_namespaces):
@@ -76,13 +81,7 @@ def settings_changes(desired, current, purge_namespaces):
         for key, value in sorted(desired.items())
         if key not in current or normalise(current[key]) != normalise(value)
     ]
-    to_remove = []
-    for key in sorted(current):
-        if key[0] in purge_namespaces and key not in desired:
-            item = {"Namespace": key[0], "OptionName": key[1]}
-            if key[2]:
-                item["ResourceName"] = key[2]
-            to_remove.append(item)
+    to_remove = [option_item(key) for key in sorted(current) if key[0] in purge_namespaces and key not in desired]
     return to_set, to_remove
 
 
