@@ -171,7 +171,7 @@ def main():
     with tempfile.TemporaryDirectory() as workdir:
         workdir = Path(workdir)
         workdir.chmod(0o755)  # PostgreSQL and nginx's workers run as their own users
-        build = render_bundle(workdir / "bundle", bundle_users=[{"name": name, "password": password} for name, password in [(USER, PASSWORD)] + NEWCOMERS],
+        build = render_bundle(workdir / "bundle", bundle_users=[{"name": name, "password": password, "admin": name == USER} for name, password in [(USER, PASSWORD)] + NEWCOMERS],
                               bundle_htpasswd_rounds=10)
         venv = server_venv(build)
         cluster = Cluster(workdir / "pg", free_port()).start()

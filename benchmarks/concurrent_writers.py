@@ -154,7 +154,7 @@ def seed_layout(writers, runs, metrics):
     with tempfile.TemporaryDirectory() as workdir:
         workdir = Path(workdir)
         workdir.chmod(0o755)  # nginx's workers must reach its files
-        venv = server_venv(render_bundle(workdir / "bundle", bundle_users=[{"name": "seed", "password": "seed-Password-0001"}]))
+        venv = server_venv(render_bundle(workdir / "bundle", bundle_users=[{"name": "seed", "password": "seed-Password-0001", "admin": True}]))
         ports, servers = [], []
         cert, key = localhost_certificate(workdir / "tls")
         front = FrontDoor(workdir / "front", free_port(), free_port(), cert, key)

@@ -63,7 +63,7 @@ def one_round(bundle):
 def main():
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     with tempfile.TemporaryDirectory() as workdir:
-        bundle = render_bundle(Path(workdir) / "build", bundle_users=[{"name": "bench", "password": "bench-Password-0001"}])
+        bundle = render_bundle(Path(workdir) / "build", bundle_users=[{"name": "bench", "password": "bench-Password-0001", "admin": True}])
         server_venv(bundle)
         results = [one_round(bundle) for _round in range(rounds)]
     print("local cloud, %d rounds (median, min-max):" % rounds)

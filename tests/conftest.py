@@ -49,7 +49,7 @@ def run_playbook(tmp_path):
 def rendered_bundle(tmp_path_factory):
     """A bundle rendered once by the role, with two known users."""
     workdir = tmp_path_factory.mktemp("bundle")
-    users = [{"name": "alice", "password": "alice-Password-0001"}, {"name": "bob", "password": "bob-Password-000002"}]
+    users = [{"name": "alice", "password": "alice-Password-0001", "admin": True}, {"name": "bob", "password": "bob-Password-000002"}]
     result = ansible_playbook(
         "tests/support/playbooks/bundle.yml",
         {"bundle_build_dir": str(workdir / "build"), "bundle_users": users},

@@ -140,6 +140,7 @@ def main():
                 options=dict(
                     name=dict(type="str", required=True),
                     password=dict(type="str", required=True, no_log=True),
+                    admin=dict(type="bool", default=False),
                 ),
             ),
             scheme=dict(type="str", default="bcrypt", choices=list(htpasswd.SCHEMES)),

@@ -18,7 +18,7 @@ def variables(build_dir, **overrides):
     values = {
         "bundle_build_dir": str(build_dir),
         "bundle_app_name": "mlflow-test",
-        "bundle_users": [{"name": "alice", "password": ALICE}, {"name": "bob", "password": BOB}],
+        "bundle_users": [{"name": "alice", "password": ALICE, "admin": True}, {"name": "bob", "password": BOB}],
         "bundle_htpasswd_salt_seed": SEED,
     }
     values.update(overrides)
@@ -63,7 +63,7 @@ def test_a_changed_password_changes_the_label_and_only_that_line(run_playbook, t
     old_lines = users_file.read_text().splitlines()
     after = run_playbook(
         PLAYBOOK,
-        variables(tmp_path, bundle_users=[{"name": "alice", "password": ALICE + "x"}, {"name": "bob", "password": BOB}]),
+        variables(tmp_path, bundle_users=[{"name": "alice", "password": ALICE + "x", "admin": True}, {"name": "bob", "password": BOB}]),
     )
     assert after.returncode == 0, after.stdout + after.stderr
     assert label_of(before) != label_of(after)

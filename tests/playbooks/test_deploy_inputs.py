@@ -25,7 +25,7 @@ CASES = [
 ]
 
 
-USERS = [{"name": "alice", "password": "alice-Password-0001"}, {"name": "bob", "password": "bob-Password-000002"}]
+USERS = [{"name": "alice", "password": "alice-Password-0001", "admin": True}, {"name": "bob", "password": "bob-Password-000002"}]
 
 DAY_TWO_CASES = [
     ("rotate_credentials.yml", {"bundle_users": []}, "the users list is empty"),

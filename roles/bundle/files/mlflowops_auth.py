@@ -29,6 +29,18 @@ number of checks in all. Past either limit the answer is 429 with Retry-After, a
 without a hash, so a flood of guesses from one address can't delay another address's first
 login by more than the checks already running, and memory stays bounded.
 
+What an accepted user may do is MLflow's permission engine's decision (`mlflow.server.auth`:
+READ / USE / EDIT / MANAGE per experiment and registered model, admins, a default permission):
+`create_app()` wraps MLflow's auth app, not its bare one. This layer stays the gate: it replaces
+the client's Authorization header with one naming the accepted user and a password drawn at
+random when the worker starts (`PROCESS_TOKEN`), and the engine's authorization function
+(`authorization`, named in its configuration) accepts only that password. So the engine never
+runs a password hash, no removed password lingers in a cache of its own, and a header the client
+wrote can't speak for another user. MLflow's user store lives in its own database beside the
+tracking one (`auth_store_uri`); its records follow the users file (the start-up step creates,
+updates and removes them), and MLflow's own user-management routes (`USER_MANAGEMENT_PATHS`:
+sign-up, create, change password, make admin, delete) answer 403 to everyone.
+
 Features of MLflow that let any user make the server act (call LLM providers with stored keys,
 run jobs, run the assistant's tools, send webhooks to any URL) are closed here unless the
 deployment turns them on (`MLFLOWOPS_SERVER_FEATURES`): their routes answer 403 to everyone,
@@ -43,6 +55,8 @@ import hmac
 import ipaddress
 import math
 import os
+import secrets
+import tempfile
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -64,7 +78,23 @@ FEATURE_PATHS = {
     # Makes the server send HTTP requests to URLs users register (inside the VPC too).
     "webhooks": ("/api/2.0/mlflow/webhooks", "/ajax-api/2.0/mlflow/webhooks"),
 }
+# MLflow's user management: users come from the deployment's inventory, so these answer 403.
+USER_MANAGEMENT_PATHS = tuple(
+    prefix + route
+    for prefix in ("/api/2.0/mlflow/users/", "/ajax-api/2.0/mlflow/users/")
+    for route in ("create", "create-ui", "update-password", "update-admin", "delete")
+) + ("/signup",)
 OPEN_PATHS = ("/health",)
+# The password this worker's layer writes into the Authorization header of each accepted request:
+# MLflow's engine accepts no other (see `authorization`).
+PROCESS_TOKEN = secrets.token_urlsafe(32)
+# Headers that carry credentials to MLflow: replaced by the layer's own (the second is the one
+# MLflow reads instead of Authorization on its gateway routes).
+CREDENTIAL_HEADERS = (b"authorization", b"x-mlflow-authorization")
+AUTH_STORE_VARIABLE = "MLFLOWOPS_AUTH_STORE_URI"
+ADMIN_VARIABLE = "MLFLOWOPS_ADMIN"
+DEFAULT_PERMISSION_VARIABLE = "MLFLOWOPS_DEFAULT_PERMISSION"
+PERMISSIONS = ("READ", "USE", "EDIT", "MANAGE", "NO_PERMISSIONS")
 MAX_HEADER_BYTES = 4096
 CACHE_SIZE = 1024
 CHECK_THREADS = 2
@@ -293,9 +323,14 @@ class BasicAuth:
         self.closed_paths = tuple(path for feature, paths in FEATURE_PATHS.items() if feature not in features for path in paths)
 
     def closed(self, path):
-        """Whether `path` belongs to a feature that is off (repeated slashes count as one)."""
+        """Why `path` is closed to everyone (a feature that is off, or user management), or None.
+        Repeated slashes count as one, and a trailing one doesn't make another path."""
         path = "/" + "/".join(part for part in path.split("/") if part)
-        return any(path == prefix or path.startswith(prefix + "/") for prefix in self.closed_paths)
+        if path in USER_MANAGEMENT_PATHS:
+            return b"403 Forbidden: users are managed by the deployment's inventory, not through MLflow\n"
+        if any(path == prefix or path.startswith(prefix + "/") for prefix in self.closed_paths):
+            return b"403 Forbidden: this feature is turned off on this server\n"
+        return None
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -313,9 +348,10 @@ class BasicAuth:
         if user is None:
             return await self.refuse(scope, send, 401, b"401 Unauthorized: credentials are needed\n",
                                      [(b"www-authenticate", self.challenge)])
-        if self.closed(scope["path"]):
-            return await self.refuse(scope, send, 403, b"403 Forbidden: this feature is turned off on this server\n", [])
-        return await self.app(scope, receive, send)
+        reason = self.closed(scope["path"])
+        if reason:
+            return await self.refuse(scope, send, 403, reason, [])
+        return await self.app(dict(scope, headers=as_user(scope["headers"], user)), receive, send)
 
     @staticmethod
     async def refuse(scope, send, status, body, headers):
@@ -333,6 +369,82 @@ class BasicAuth:
         await send({"type": "http.response.body", "body": body})
 
 
+def as_user(headers, user):
+    """The request's headers with its credentials replaced by the layer's word for `user`."""
+    token = base64.b64encode(("%s:%s" % (user, PROCESS_TOKEN)).encode())
+    kept = [(name, value) for name, value in headers if name not in CREDENTIAL_HEADERS]
+    return kept + [(b"authorization", b"Basic " + token)]
+
+
+def authorization():
+    """MLflow's authorization function (its Flask request context): the user this worker's layer
+    accepted, or 401 for a request that didn't come through the layer."""
+    from flask import Response, request  # pylint: disable=import-outside-toplevel,import-error
+
+    given = request.authorization
+    if given is not None and given.type == "basic" and given.username and given.password:
+        if hmac.compare_digest(given.password.encode(), PROCESS_TOKEN.encode()):
+            return given
+    return Response("401 Unauthorized: credentials are needed\n", status=401, mimetype="text/plain")
+
+
+def auth_store_uri(tracking_uri):
+    """MLflow's user store beside the tracking database: the same server, the database's name
+    with `_auth` appended (a SQLite file's stem likewise)."""
+    from sqlalchemy.engine import make_url  # pylint: disable=import-outside-toplevel,import-error
+
+    url = make_url(tracking_uri)
+    name = url.database or ""
+    if url.get_backend_name() == "sqlite":
+        stem, dot, suffix = name.rpartition(".")
+        name = "%s_auth.%s" % (stem, suffix) if dot and "/" not in suffix else name + "_auth"
+    else:
+        name += "_auth"
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def engine_config(database_uri, admin, default_permission):
+    """The text of MLflow's auth configuration (`%` doubled: configparser interpolates)."""
+    if default_permission not in PERMISSIONS:
+        raise ValueError("the default permission must be one of %s, not %r" % (", ".join(PERMISSIONS), default_permission))
+    return "\n".join([
+        "[mlflow]",
+        "default_permission = %s" % default_permission,
+        "database_uri = %s" % database_uri.replace("%", "%%"),
+        "admin_username = %s" % admin,
+        "authorization_function = mlflowops_auth:authorization",
+        "",
+    ])
+
+
+def permission_engine():
+    """MLflow's app with its permission engine, configured from the environment: the user store's
+    URI (the tracking store's sibling unless MLFLOWOPS_AUTH_STORE_URI names one), the admin
+    MLflow checks for at start-up (it exists: the start-up step made it), the default permission."""
+    tracking = os.environ["MLFLOW_BACKEND_STORE_URI"]
+    config = engine_config(os.environ.get(AUTH_STORE_VARIABLE) or auth_store_uri(tracking), os.environ[ADMIN_VARIABLE],
+                           os.environ.get(DEFAULT_PERMISSION_VARIABLE) or "READ")
+    # A route without a permission rule is refused rather than open.
+    os.environ["MLFLOW_BASIC_AUTH_FAIL_CLOSED"] = "true"
+    # The key signs the CSRF token of MLflow's sign-up form only, which is closed here: the
+    # deployment's (an environment secret), or else one of this worker's own.
+    os.environ.setdefault("MLFLOW_FLASK_SERVER_SECRET_KEY", secrets.token_urlsafe(32))
+    # MLflow reads its configuration once, on import; the file (it holds the database password)
+    # is private to this process and gone once read.
+    handle, path = tempfile.mkstemp(prefix="mlflowops-auth-", suffix=".ini")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as config_file:
+            config_file.write(config)
+        os.environ["MLFLOW_AUTH_CONFIG_PATH"] = path
+        from mlflow.server import app as flask_app  # pylint: disable=import-outside-toplevel,import-error
+        from mlflow.server.auth import create_app as with_permissions  # pylint: disable=import-outside-toplevel,import-error
+
+        return with_permissions(flask_app)
+    finally:
+        os.unlink(path)
+        del os.environ["MLFLOW_AUTH_CONFIG_PATH"]
+
+
 def challenge(realm):
     """The WWW-Authenticate value; a realm must be printable ASCII without quotes or backslashes."""
     if not realm or len(realm) > 64 or any(not " " <= char <= "~" or char in '"\\' for char in realm):
@@ -341,10 +453,9 @@ def challenge(realm):
 
 
 def create_app():
-    """MLflow's app behind BasicAuth (uvicorn calls this in every worker)."""
-    from mlflow.server.fastapi_app import app  # pylint: disable=import-outside-toplevel
-
+    """MLflow's app with its permission engine, behind BasicAuth (uvicorn calls this in every
+    worker)."""
     users = load_users(os.environ.get(USERS_FILE_VARIABLE, "/opt/mlflowops/htpasswd"))
     features = [name for name in (os.environ.get(FEATURES_VARIABLE) or "").split(",") if name]
-    return BasicAuth(app, Verifier(users), realm=os.environ.get(REALM_VARIABLE) or "MLflow",
+    return BasicAuth(permission_engine(), Verifier(users), realm=os.environ.get(REALM_VARIABLE) or "MLflow",
                      trusted_proxies=int(os.environ.get(PROXIES_VARIABLE) or TRUSTED_PROXIES), features=features)
