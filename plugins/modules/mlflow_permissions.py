@@ -227,7 +227,7 @@ def apply(client, changes, roles):
         elif action == "assign":
             client.call("POST", "/api/3.0/mlflow/roles/assign", body={"username": user, "role_id": roles[user]["id"]})
         elif action == "delete_role":
-            client.call("DELETE", "/api/3.0/mlflow/roles/delete", {"role_id": roles[user]["id"]})
+            client.call("DELETE", "/api/3.0/mlflow/roles/delete", body={"role_id": roles[user]["id"]})
         elif action == "add":
             client.call(
                 "POST",
@@ -246,7 +246,7 @@ def apply(client, changes, roles):
                 body={"role_permission_id": ident, "permission": permission},
             )
         elif action == "remove":
-            client.call("DELETE", "/api/3.0/mlflow/roles/permissions/remove", {"role_permission_id": ident})
+            client.call("DELETE", "/api/3.0/mlflow/roles/permissions/remove", body={"role_permission_id": ident})
 
 
 def main():

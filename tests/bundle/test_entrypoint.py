@@ -23,6 +23,8 @@ from localcloud.postgres import pg_bin
 from localcloud.procs import as_user
 from support.ebnginx import free_port
 from support.postgres import ThrowawayPostgres
+from support.instance import instance_env as support_instance_env
+from support.instance import wait_healthy
 from support.servervenv import server_venv
 
 DB_PASSWORD = "p@ss:w/rd%?#-9Zx"  # characters a URI must escape
@@ -48,34 +50,7 @@ def database():
 
 
 def instance_env(venv, database, tmp_path, port, **extra):
-    env = {
-        "PATH": "%s:%s" % (venv / "bin", os.environ["PATH"]),
-        "HOME": str(tmp_path),
-        "MLFLOW_DB_HOST": "127.0.0.1",
-        "MLFLOW_DB_PORT": str(database.port),
-        "MLFLOW_DB_USER": "mlflow",
-        "MLFLOW_DB_PASSWORD": DB_PASSWORD,
-        "MLFLOW_DB_NAME": "mlflow",
-        "MLFLOW_DB_SSLROOTCERT": str(database.ca),
-        "MLFLOW_ARTIFACTS_DESTINATION": str(tmp_path / "artifacts"),
-        "MLFLOW_PORT": str(port),
-    }
-    env.update(extra)
-    return env
-
-
-def wait_healthy(port, process, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        try:
-            with urllib.request.urlopen("http://127.0.0.1:%d/health" % port, timeout=2) as response:
-                if response.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.3)
-    return False
+    return support_instance_env(venv, database, tmp_path, port, DB_PASSWORD, **extra)
 
 
 def process_tree(pid):
