@@ -2,8 +2,14 @@
 and a POST (runs/log-metric) under bounded load from wrk (a second process), for:
   - MLflow direct (plain `mlflow server`, one worker);
   - behind the bundle's nginx, without auth;
-  - behind the bundle's nginx, with the bundle's auth layer (`--app-name mlflowops-auth`, users
-    hashed with bcrypt-10, each distinct credential checked once);
+  - behind the bundle's nginx, with the auth layer alone (users hashed with bcrypt-10, each
+    distinct credential checked once; MLflow's app without its permission engine);
+  - behind the bundle's nginx, as the bundle runs (`--app-name mlflowops-auth`): the auth layer,
+    then MLflow's permission engine deciding for a user who is no admin (default READ, an EDIT
+    grant on the experiment), its user store in PostgreSQL;
+  - for contrast, MLflow's own `basic-auth` app as its users run it: its default settings (user
+    store in SQLite, every request's password checked by MLflow, no cache), the same user and
+    grant, behind the same nginx;
   - for contrast, nginx's own `auth_basic` with the same bcrypt-10 users file (checked on every
     request: the design the auth layer replaces);
 then the same on one kept-alive connection (as the MLflow client and EB's nginx keep
@@ -50,6 +56,7 @@ from localcloud.tls import localhost_certificate  # noqa: E402
 from support.ebnginx import EBNginx  # noqa: E402
 
 USER, PASSWORD = "bench", "bench-Password-0001"
+ADMIN, ADMIN_PASSWORD = "boss", "boss-Password-00001"
 CONNECTIONS = 4
 ROUNDS = 3
 CREDENTIALS = {"Authorization": "Basic " + base64.b64encode(("%s:%s" % (USER, PASSWORD)).encode()).decode()}
@@ -136,9 +143,9 @@ def instance_nginx(build, app_port, nginx_auth_basic=False):
     return nginx.start()
 
 
-def call(url, path, body=None):
+def call(url, path, body=None, authorization=CREDENTIALS["Authorization"]):
     request = urllib.request.Request(url + path, data=json.dumps(body).encode() if body else None,
-                                     headers=dict(CREDENTIALS, **{"Content-Type": "application/json"}))
+                                     headers={"Authorization": authorization, "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
@@ -165,14 +172,54 @@ def wrk(url, path, method, body, auth, connections, seconds, workdir):
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), milliseconds("50"), milliseconds("99")
 
 
+LAYER_ONLY = '''"""The auth layer alone in front of MLflow's app (the benchmark's baseline, never shipped)."""
+import os
+
+import mlflowops_auth
+
+
+def create_app():
+    from mlflow.server.fastapi_app import app
+
+    users = mlflowops_auth.load_users(os.environ[mlflowops_auth.USERS_FILE_VARIABLE])
+    return mlflowops_auth.BasicAuth(app, mlflowops_auth.Verifier(users), trusted_proxies=int(os.environ[mlflowops_auth.PROXIES_VARIABLE]))
+'''
+
+
+def layer_only_app(workdir):
+    """A folder for PYTHONPATH registering `--app-name mlflowops-auth-only` with MLflow."""
+    folder = Path(workdir) / "layer-only"
+    (folder / "mlflowops_auth_only-1.0.dist-info").mkdir(parents=True)
+    (folder / "mlflowops_layer_only.py").write_text(LAYER_ONLY)
+    (folder / "mlflowops_auth_only-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: mlflowops-auth-only\nVersion: 1.0\n")
+    (folder / "mlflowops_auth_only-1.0.dist-info" / "entry_points.txt").write_text(
+        "[mlflow.app]\nmlflowops-auth-only = mlflowops_layer_only:create_app\n")
+    return folder
+
+
+def prepare_user_store(venv, build, database):
+    """What each instance's start-up step does: the user store created and its users made."""
+    lib = build / "source" / "mlflowops"
+    subprocess.run([str(venv / "bin" / "python"), str(lib / "migrate.py")], check=True, capture_output=True,
+                   env={"PATH": str(venv / "bin"), "PYTHONPATH": str(lib / "lib"), "MLFLOW_BACKEND_STORE_URI": database,
+                        "MLFLOWOPS_USERS_FILE": str(lib / "htpasswd"), "MLFLOWOPS_ADMINS": ADMIN})
+
+
+def grant_edit(url, experiment):
+    """USER may edit the experiment (given by the admin through MLflow's API)."""
+    call(url, "/api/3.0/mlflow/users/permissions/grant",
+         {"username": USER, "resource_type": "experiment", "resource_id": experiment, "permission": "EDIT"}, basic(ADMIN, ADMIN_PASSWORD))
+
+
 def main():
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 8
     processes, fronts = [], []
     with tempfile.TemporaryDirectory() as workdir:
         workdir = Path(workdir)
         workdir.chmod(0o755)  # PostgreSQL and nginx's workers run as their own users
-        build = render_bundle(workdir / "bundle", bundle_users=[{"name": name, "password": password, "admin": name == USER} for name, password in [(USER, PASSWORD)] + NEWCOMERS],
-                              bundle_htpasswd_rounds=10)
+        users = [{"name": ADMIN, "password": ADMIN_PASSWORD, "admin": True}]
+        users += [{"name": name, "password": password} for name, password in [(USER, PASSWORD)] + NEWCOMERS]
+        build = render_bundle(workdir / "bundle", bundle_users=users, bundle_htpasswd_rounds=10)
         venv = server_venv(build)
         cluster = Cluster(workdir / "pg", free_port()).start()
         cluster.ensure_database("mlflow", "mlflow", "bench-db-0001")
@@ -181,30 +228,49 @@ def main():
             artifacts = "file://%s/artifacts" % workdir
             plain, plain_port = start_mlflow(venv, database, artifacts)
             processes.append(plain)
-            guarded, guarded_port = start_mlflow(
-                venv, database, artifacts, args=("--app-name", "mlflowops-auth"),
-                env={"PYTHONPATH": str(build / "source" / "mlflowops" / "lib"),
+            prepare_user_store(venv, build, database)
+            layer = {"PYTHONPATH": "%s:%s" % (build / "source" / "mlflowops" / "lib", layer_only_app(workdir)),
                      "MLFLOWOPS_USERS_FILE": str(build / "source" / "mlflowops" / "htpasswd"),
                      # Only the instance's nginx appends to X-Forwarded-For here (no load balancer
                      # in front): its entry is the client's address.
-                     "MLFLOWOPS_TRUSTED_PROXIES": "1"})
+                     "MLFLOWOPS_TRUSTED_PROXIES": "1"}
+            alone, alone_port = start_mlflow(venv, database, artifacts, args=("--app-name", "mlflowops-auth-only"), env=layer)
+            processes.append(alone)
+            guarded, guarded_port = start_mlflow(
+                venv, database, artifacts, args=("--app-name", "mlflowops-auth"),
+                env=dict(layer, MLFLOWOPS_ADMIN=ADMIN, MLFLOWOPS_DEFAULT_PERMISSION="READ"))
             processes.append(guarded)
+            # MLflow's basic-auth app as its documentation starts it: default configuration (user
+            # store basic_auth.db in the working folder), the admin's password and a secret key.
+            (workdir / "basic-auth").mkdir()
+            theirs, theirs_port = start_mlflow(
+                venv, database, artifacts, cwd=workdir / "basic-auth", args=("--app-name", "basic-auth"),
+                env={"MLFLOW_AUTH_ADMIN_USERNAME": ADMIN, "MLFLOW_AUTH_ADMIN_PASSWORD": ADMIN_PASSWORD,
+                     "MLFLOW_FLASK_SERVER_SECRET_KEY": "bench-secret-key"})
+            processes.append(theirs)
             direct = "http://127.0.0.1:%d" % plain_port
             no_auth = instance_nginx(build, plain_port)
+            layer_alone = instance_nginx(build, alone_port)
             with_auth = instance_nginx(build, guarded_port)
+            basic_auth = instance_nginx(build, theirs_port)
             auth_basic = instance_nginx(build, plain_port, nginx_auth_basic=True)
             cert, key = localhost_certificate(workdir / "tls")
             front = FrontDoor(workdir / "front", free_port(), free_port(), cert, key)
             front.configure([with_auth.port])
             front.start()
-            fronts += [no_auth, with_auth, auth_basic, front]
+            fronts += [no_auth, layer_alone, with_auth, basic_auth, auth_basic, front]
             full_stack = "https://127.0.0.1:%d" % front.https_port
             if not wait_until(lambda: http_status("http://127.0.0.1:%d/health" % front.http_port) == 200, 30, 0.2):
                 sys.exit("the front door did not start")
             experiment = call(direct, "/api/2.0/mlflow/experiments/create", {"name": "bench"})["experiment_id"]
             get = "/api/2.0/mlflow/experiments/get?experiment_id=%s" % experiment
+            grant_edit(with_auth.url, experiment)
+            call(basic_auth.url, "/api/2.0/mlflow/users/create", {"username": USER, "password": PASSWORD}, basic(ADMIN, ADMIN_PASSWORD))
+            grant_edit(basic_auth.url, experiment)
             setups = [("MLflow direct", direct, False, True), ("nginx, no auth", no_auth.url, False, True),
-                      ("nginx + auth layer, bcrypt-10", with_auth.url, True, True),
+                      ("nginx + auth layer alone", layer_alone.url, True, True),
+                      ("nginx + layer + permissions", with_auth.url, True, True),
+                      ("MLflow basic-auth, defaults", basic_auth.url, True, True),
                       ("nginx auth_basic, bcrypt-10", auth_basic.url, True, True),
                       ("whole stack (TLS front door)", full_stack, True, False)]
             # Rounds in turn, each setup once per round: a disturbance on this noisy machine hits
@@ -247,10 +313,17 @@ def main():
         for kind, (rps, p50, p99) in rows.items():
             print("%-30s %-12s %10.0f %9.2f %9.2f" % (name, kind, rps, p50, p99))
     base = results["nginx, no auth"]
-    for name in ("nginx + auth layer, bcrypt-10", "nginx auth_basic, bcrypt-10"):
+    alone = results["nginx + auth layer alone"]
+    for name in ("nginx + layer + permissions", "MLflow basic-auth, defaults"):
+        for kind in ("GET", "POST"):
+            print("%s / auth layer alone, %s throughput: %.1f%%" % (name, kind, 100 * results[name][kind][0] / alone[kind][0]))
+        for kind in ("GET 1 conn", "POST 1 conn"):
+            print("%s - auth layer alone, %s p50: %+.2f ms" % (name, kind, results[name][kind][1] - alone[kind][1]))
+    for name in ("nginx + auth layer alone", "nginx + layer + permissions", "nginx auth_basic, bcrypt-10"):
         for kind in ("GET", "POST"):
             print("%s / no auth, %s throughput: %.1f%%" % (name, kind, 100 * results[name][kind][0] / base[kind][0]))
-    for name in ("nginx + auth layer, bcrypt-10", "nginx auth_basic, bcrypt-10", "whole stack (TLS front door)"):
+    for name in ("nginx + auth layer alone", "nginx + layer + permissions", "MLflow basic-auth, defaults", "nginx auth_basic, bcrypt-10",
+                 "whole stack (TLS front door)"):
         for kind in ("GET 1 conn", "POST 1 conn"):
             print("%s - direct, %s p50: %+.2f ms" % (name, kind, results[name][kind][1] - results["MLflow direct"][kind][1]))
     print()

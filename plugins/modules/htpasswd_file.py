@@ -37,6 +37,10 @@ options:
         description: The password in clear; never logged.
         type: str
         required: true
+      admin:
+        description: Whether the user is an admin of MLflow's permission engine; not written to the file.
+        type: bool
+        default: false
   scheme:
     description:
       - Hash scheme, verified by the server's authentication layer (libpass).

@@ -130,7 +130,7 @@ def test_bundle_layout_and_modes(run_playbook, tmp_path):
     # Features that let users make the server act are off by default, in MLflow's switches too.
     for line in ('MLFLOWOPS_SERVER_FEATURES=""', "MLFLOW_ENABLE_AI_GATEWAY=false", "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false"):
         assert "export " + line + "\n" in entrypoint
-    assert "mlflow==3.17.2" in requirements and "psycopg2-binary==" in requirements
+    assert "mlflow[auth]==3.17.2" in requirements and "psycopg2-binary==" in requirements and "flask-wtf==" in requirements
     assert "auth_basic" not in server_conf, "credentials are checked once by the server's auth layer, not per request"
     assert "--app-name mlflowops-auth" in entrypoint
     assert "chown root:mlflow /opt/mlflowops/htpasswd && chmod 0440 /opt/mlflowops/htpasswd" in dockerfile
@@ -161,6 +161,14 @@ BAD_INPUTS = [
         "users[1] (alice): user name 'alice' is already used by users[0]",
     ),
     ({"bundle_users": [{"name": "alice"}]}, "password"),
+    (
+        {"bundle_users": [{"name": "alice", "password": ALICE}, {"name": "bob", "password": BOB}]},
+        "bundle_users needs at least one user with admin: true",
+    ),
+    (
+        {"bundle_default_permission": "OWNER"},
+        "bundle_default_permission (mlflowops_default_permission) takes READ, USE, EDIT, MANAGE, NO_PERMISSIONS; got OWNER",
+    ),
     ({"bundle_health_path": "health"}, "Invalid bundle settings"),
     ({"bundle_server_features": ["gateway", "shell"]}, "bundle_server_features"),
     ({"bundle_htpasswd_salt_seed": "mlflow-test"}, "bundle_htpasswd_salt_seed must be a secret of at least 32"),

@@ -108,6 +108,7 @@ def server(bundle, tmp_path_factory):
             % (quote(PASSWORD, safe=""), database.port, database.ca),
         )
         server.bundle = bundle
+        server.database = database
         yield server
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -178,6 +179,9 @@ def without_carols_grant(server):
                 {"username": "carol", "resource_type": "registered_model", "resource_id": MODEL})
 
 
+GET_EXPERIMENT = 'query { mlflowGetExperiment(input: {experimentId: "%s"}) { experiment { name } } }'
+OTLP = "application/x-protobuf"
+CAROL_READS_THE_MODEL = {"username": "carol", "resource_type": "registered_model", "resource_id": MODEL, "permission": "READ"}
 # Each probe: (route family, the least permission that lets the call through, request maker). A
 # request maker takes the server and alice's world and gives (method, path, keyword arguments).
 PROBES = [
@@ -212,12 +216,11 @@ PROBES = [
     ("model-versions delete", "MANAGE",
      lambda s, w: ("DELETE", "/api/2.0/mlflow/model-versions/delete", {"body": {"name": MODEL, "version": fresh_version(s, w)}})),
     ("graphql get experiment", "READ",
-     lambda s, w: ("POST", "/graphql", {"body": graphql('query { mlflowGetExperiment(input: {experimentId: "%s"}) { experiment { name } } }' % w["experiment"])})),
+     lambda s, w: ("POST", "/graphql", {"body": graphql(GET_EXPERIMENT % w["experiment"])})),
     ("traces (OTLP)", "EDIT",
-     lambda s, w: ("POST", "/v1/traces", {"data": otlp_span(), "headers": {"Content-Type": "application/x-protobuf", "X-Mlflow-Experiment-Id": w["experiment"]}})),
+     lambda s, w: ("POST", "/v1/traces", {"data": otlp_span(), "headers": {"Content-Type": OTLP, "X-Mlflow-Experiment-Id": w["experiment"]}})),
     ("grant on the model", "MANAGE",
-     lambda s, w: without_carols_grant(s) or ("POST", "/api/3.0/mlflow/users/permissions/grant",
-                   {"body": {"username": "carol", "resource_type": "registered_model", "resource_id": MODEL, "permission": "READ"}})),
+     lambda s, w: without_carols_grant(s) or ("POST", "/api/3.0/mlflow/users/permissions/grant", {"body": CAROL_READS_THE_MODEL})),
 ]
 
 
@@ -389,3 +392,18 @@ def test_the_start_up_step_makes_mlflows_users_match_the_users_file(server, worl
                          check=False)
     assert run.returncode == 1 and "MLFLOWOPS_ADMINS must name at least one user of the users file" in run.stderr, run.stderr
     assert server.call("alice", "GET", "/api/2.0/mlflow/users/get", params={"username": "carol"})[0] == 200
+
+
+def test_a_user_store_migrated_by_a_newer_mlflow_is_refused_like_the_tracking_schema(server, world):
+    """After an upgrade, an older MLflow must not start on the user store a newer one migrated: the
+    way back is the snapshot taken before the upgrade, which holds both databases."""
+    current = server.database.sql("SELECT version_num FROM alembic_version_auth", database="mlflow_auth").strip()
+    server.database.sql("UPDATE alembic_version_auth SET version_num = 'f00df00df00d'", database="mlflow_auth")
+    try:
+        run = subprocess.run(["python3", str(server.bundle / "mlflowops" / "migrate.py")], env=server.migrate_env, capture_output=True,
+                             text=True, timeout=120, check=False)
+        assert run.returncode == 1, run.stderr
+        assert "the user store's schema is at revision f00df00df00d, which MLflow 3.17.2 does not know" in run.stderr, run.stderr
+        assert "restore the snapshot taken before the upgrade" in run.stderr
+    finally:
+        server.database.sql("UPDATE alembic_version_auth SET version_num = '%s'" % current, database="mlflow_auth")

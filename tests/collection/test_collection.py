@@ -39,9 +39,11 @@ def test_requirements_match_galaxy_dependencies_and_the_installed_collections():
 def test_every_module_is_in_its_action_group():
     modules = sorted(path.stem for path in (ROOT / "plugins" / "modules").glob("*.py") if path.stem != "__init__")
     groups = load("meta/runtime.yml")["action_groups"]
-    assert sorted(groups["beanstalk"] + groups["bundle"]) == modules
+    assert sorted(groups["beanstalk"] + groups["bundle"] + groups["mlflow"]) == modules
     # The AWS group holds exactly the modules that take AWS connection options.
     assert sorted(groups["beanstalk"]) == [name for name in modules if name.startswith(("eb_", "acm_", "iam_"))]
+    # The modules that talk to the MLflow server (through its front door, no AWS connection).
+    assert sorted(groups["mlflow"]) == [name for name in modules if name.startswith("mlflow_")]
 
 
 def test_role_defaults_and_argument_specs_list_the_same_variables():

@@ -29,6 +29,9 @@ SHARED = {
                    {"mlflowops_load_balancer_idle_timeout": 500}),
     "artifact bucket": (["prerequisites_artifact_bucket", "smoke_test_artifact_bucket"], {"mlflowops_artifact_bucket": "team-art"}),
     "artifact prefix": (["prerequisites_artifact_prefix", "smoke_test_artifact_prefix"], {"prerequisites_artifact_prefix": "runs"}),
+    "users": (["bundle_users", "grants_users"], {"bundle_users": [{"name": "ann", "password": "ann-Password-0001", "admin": True}]}),
+    "front door": (["smoke_test_url", "grants_url"], {"mlflowops_hostname": "mlflow.team.example"}),
+    "front door's CA": (["smoke_test_ca_path", "grants_ca_path"], {"mlflowops_ca_path": "/etc/team-ca.pem"}),
 }
 # The same name in two roles' defaults, for different things.
 UNRELATED = {
@@ -68,6 +71,7 @@ def resolve(names, inventory):
     variables.setdefault("mlflowops_artifact_bucket", "art")
     variables.setdefault("mlflowops_bundle_bucket", "bundles")
     variables.setdefault("mlflowops_aws_connection", {})
+    variables.setdefault("mlflowops_hostname", "mlflow.example.com")  # required by every playbook
     templar = Templar(loader=DataLoader(), variables=trusted(variables))
     return {name: templar.template(trust_as_template("{{ %s }}" % name)) for name in names}
 

@@ -16,6 +16,11 @@ CASES = [
     ({"mlflowops_artifact_bucket": "Bad_Bucket"}, "bucket names must follow S3's rules"),
     ({"mlflowops_bundle_bucket": "mlflow-local-artifacts"}, "digits, dots and hyphens) and differ"),
     ({"bundle_users": []}, "the users list is empty"),
+    ({"bundle_users": [{"name": "alice", "password": "alice-Password-0001"}]}, "refusing to remove the last admin"),
+    ({"mlflowops_grants": [{"user": "mallory", "experiment": "churn", "permission": "EDIT"}]},
+     "Invalid grants (mlflowops_grants), nothing was changed: grants[0] names user 'mallory', who is not in the users list"),
+    ({"mlflowops_grants": [{"user": "mlflow", "registered_model": "churn", "permission": "OWNER"}]},
+     "grants[0]: permission must be one of READ, USE, EDIT, MANAGE, not 'OWNER'"),
     ({"mlflowops_name": "bad name"}, "Invalid prerequisites settings"),
     ({"prerequisites_noncurrent_version_days": 0}, "noncurrent versions expire (0) and incomplete uploads are removed (7) must be whole numbers"),
     ({"mlflowops_load_balancer_idle_timeout": 60}, "The load balancer's idle timeout (60 s) must be 1-4000 s, at least the server's own timeout (300 s"),
@@ -38,6 +43,9 @@ DAY_TWO_CASES = [
     ("rotate_credentials.yml", {"bundle_users": USERS, "mlflowops_rotate_secrets": ["database_password"],
                                 "prerequisites_database_uri": "postgresql://u:p@db.example.com/mlflow"},
      "An external database's password (prerequisites_database_uri) is rotated where that database lives"),
+    # A rotation that removes a user the grants still name.
+    ("rotate_credentials.yml", {"bundle_users": USERS, "mlflowops_grants": [{"user": "carol", "experiment": "churn", "permission": "READ"}]},
+     "grants[0] names user 'carol', who is not in the users list"),
     # Valid input: the first call finds nothing listening.
     ("rotate_credentials.yml", {"bundle_users": USERS}, "AWS could not be reached before rotate"),
     ("teardown.yml", {}, "AWS could not be reached before teardown"),
