@@ -15,7 +15,7 @@ def render_bundle(build, **variables):
     """The bundle role's output in `build` (source/ and bundle.zip), rendered with these variables."""
     build = Path(build)
     build.parent.mkdir(parents=True, exist_ok=True)
-    result = ansible_playbook(ROOT / "tests" / "playbooks" / "bundle.yml", dict(variables, bundle_build_dir=str(build)), build.parent)
+    result = ansible_playbook(ROOT / "tests" / "support" / "playbooks" / "bundle.yml", dict(variables, bundle_build_dir=str(build)), build.parent)
     if result.returncode != 0:
         sys.exit("rendering the bundle failed:\n" + result.stdout[-4000:])
     return build

@@ -421,7 +421,10 @@ def permission_engine():
     """MLflow's app with its permission engine, configured from the environment: the user store's
     URI (the tracking store's sibling unless MLFLOWOPS_AUTH_STORE_URI names one), the admin
     MLflow checks for at start-up (it exists: the start-up step made it), the default permission."""
-    tracking = os.environ["MLFLOW_BACKEND_STORE_URI"]
+    from mlflow.server.constants import BACKEND_STORE_URI_ENV_VAR  # pylint: disable=import-outside-toplevel,import-error
+
+    # The tracking store the server was started with (`mlflow server` hands it to its workers).
+    tracking = os.environ.get(BACKEND_STORE_URI_ENV_VAR) or os.environ["MLFLOW_BACKEND_STORE_URI"]
     config = engine_config(os.environ.get(AUTH_STORE_VARIABLE) or auth_store_uri(tracking), os.environ[ADMIN_VARIABLE],
                            os.environ.get(DEFAULT_PERMISSION_VARIABLE) or "READ")
     # A route without a permission rule is refused rather than open.
