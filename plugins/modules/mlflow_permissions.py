@@ -147,32 +147,52 @@ class Client:
 
 
 class Resources:
-    """Experiment ids and registered model names for the grants, created when missing."""
+    """Experiment ids and registered model names for the grants: every one looked up first (a
+    deleted experiment is refused before anything changes), then the missing ones created."""
 
     def __init__(self, client, check_mode):
         self.client, self.check_mode = client, check_mode
         self.names = {}  # (type, pattern) -> name, for messages and diffs
+        self.found = {}  # (kind, name) -> pattern, or None when missing
         self.created = []
 
-    def resolve(self, kind, name):
-        if kind == "registered_model":
-            found = self.client.find("/api/2.0/mlflow/registered-models/get", {"name": name}, "registered_model")
-            if found is None:
-                self.created.append("registered_model %s" % name)
+    def look_up(self, grants):
+        problems = []
+        for grant in grants:
+            kind = next(kind for kind in grants_util.KINDS if grant.get(kind))
+            name = grant[kind]
+            if (kind, name) in self.found:
+                continue
+            if kind == "registered_model":
+                found = self.client.find("/api/2.0/mlflow/registered-models/get", {"name": name}, "registered_model")
+                self.found[(kind, name)] = None if found is None else name
+            else:
+                found = self.client.find(
+                    "/api/2.0/mlflow/experiments/get-by-name", {"experiment_name": name}, "experiment"
+                )
+                self.found[(kind, name)] = None if found is None else found["experiment_id"]
+                if found is not None and found.get("lifecycle_stage") == "deleted":
+                    problems.append("experiment %r is deleted: restore it in MLflow, or remove its grants" % name)
+        return problems
+
+    def create_missing(self):
+        for (kind, name), pattern in sorted(self.found.items()):
+            if pattern is not None:
+                continue
+            self.created.append("%s %s" % (kind, name))
+            if kind == "registered_model":
                 if not self.check_mode:
                     self.client.call("POST", "/api/2.0/mlflow/registered-models/create", body={"name": name})
-            pattern = name
-        else:
-            found = self.client.find("/api/2.0/mlflow/experiments/get-by-name", {"experiment_name": name}, "experiment")
-            if found is None:
-                self.created.append("experiment %s" % name)
-                pattern = "(new: %s)" % name
-                if not self.check_mode:
-                    pattern = self.client.call("POST", "/api/2.0/mlflow/experiments/create", body={"name": name})[
-                        "experiment_id"
-                    ]
+                self.found[(kind, name)] = name
+            elif self.check_mode:
+                self.found[(kind, name)] = "(new: %s)" % name
             else:
-                pattern = found["experiment_id"]
+                self.found[(kind, name)] = self.client.call(
+                    "POST", "/api/2.0/mlflow/experiments/create", body={"name": name}
+                )["experiment_id"]
+
+    def resolve(self, kind, name):
+        pattern = self.found[(kind, name)]
         self.names[(grants_util.KINDS[kind], pattern)] = name
         return pattern
 
@@ -270,7 +290,11 @@ def main():
     client = Client(module)
     resources = Resources(client, module.check_mode)
     try:
+        problems = resources.look_up(params["grants"])
+        if problems:
+            module.fail_json(msg="invalid grants, nothing was changed: " + "; ".join(problems), errors=problems)
         held, roles = held_grants(client)
+        resources.create_missing()
         wanted = grants_util.desired(params["grants"], resources.resolve)
         changes = grants_util.plan(wanted, held, set(params["users"]))
         for user, role in sorted(roles.items()):

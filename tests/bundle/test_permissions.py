@@ -407,3 +407,21 @@ def test_a_user_store_migrated_by_a_newer_mlflow_is_refused_like_the_tracking_sc
         assert "restore the snapshot taken before the upgrade" in run.stderr
     finally:
         server.database.sql("UPDATE alembic_version_auth SET version_num = '%s'" % current, database="mlflow_auth")
+
+
+def test_a_grant_on_a_deleted_experiment_is_refused_before_anything_is_created(server, world, tmp_path):
+    gone = server.ok("alice", "POST", "/api/2.0/mlflow/experiments/create", {"name": "gone-experiment"})["experiment_id"]
+    server.ok("alice", "POST", "/api/2.0/mlflow/experiments/delete", {"experiment_id": gone})
+    result_file = tmp_path / "result.json"
+    grants = [{"user": "carol", "experiment": "not-yet-there", "permission": "READ"},
+              {"user": "bob", "experiment": "gone-experiment", "permission": "EDIT"}]
+    run = ansible_playbook(
+        "tests/support/playbooks/mlflow_permissions.yml",
+        {"url": server.url, "admin": "alice", "admin_password": server.password["alice"], "users": NAMES, "grants": grants,
+         "result_file": str(result_file)},
+        tmp_path,
+    )
+    result = json.loads(result_file.read_text())
+    assert run.returncode == 0 and result["failed"], result
+    assert "nothing was changed" in result["msg"] and "experiment 'gone-experiment' is deleted" in result["msg"], result["msg"]
+    assert server.call("alice", "GET", "/api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": "not-yet-there"})[0] == 404
