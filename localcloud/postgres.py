@@ -97,8 +97,14 @@ class Cluster:
             self.sql("CREATE DATABASE %s OWNER %s" % (quote_ident(name), quote_ident(owner)))
 
     def drop_database(self, name, owner=None):
-        if name:
-            self.sql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(name))
+        """Drops the database and, with `owner`, every other database the owner made and the owner:
+        an RDS instance's deletion takes every database on it, not only the one it was created with."""
+        names = [name] if name else []
+        if owner:
+            names += self.sql("SELECT datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE r.rolname = %s"
+                              % quote_literal(owner)).split()
+        for database in dict.fromkeys(names):
+            self.sql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % quote_ident(database))
         if owner:
             self.sql("DROP ROLE IF EXISTS %s" % quote_ident(owner))
 

@@ -151,8 +151,8 @@ def test_secrets_come_from_secrets_manager_and_rds_is_the_local_postgresql(toy):
     assert endpoint["Address"] == "127.0.0.1"
     psql = sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"))[-1]
 
-    def query(password, sslmode="verify-full"):
-        return subprocess.run([str(psql), "-h", "127.0.0.1", "-p", str(endpoint["Port"]), "-U", "owner", "-d", "appdb", "-Atc", "select current_user"],
+    def query(password, sslmode="verify-full", statement="select current_user", database="appdb"):
+        return subprocess.run([str(psql), "-h", "127.0.0.1", "-p", str(endpoint["Port"]), "-U", "owner", "-d", database, "-Atc", statement],
                               env={"PGPASSWORD": password, "PATH": "/usr/bin:/bin", "PGSSLMODE": sslmode, "PGSSLROOTCERT": str(toy.cloud.ca)},
                               capture_output=True, text=True, check=False)
 
@@ -163,8 +163,17 @@ def test_secrets_come_from_secrets_manager_and_rds_is_the_local_postgresql(toy):
     assert query("wrong").returncode != 0
     rds.modify_db_instance(DBInstanceIdentifier="db", MasterUserPassword="Pg-pass-0002", ApplyImmediately=True)
     assert query("Pg-pass-0001").returncode != 0 and query("Pg-pass-0002").stdout.strip() == "owner"
+    # The master user may create databases (RDS gives it CREATEDB); they belong to the instance.
+    assert query("Pg-pass-0002", statement="create database appdb_auth").returncode == 0
+    assert query("Pg-pass-0002", database="appdb_auth").stdout.strip() == "owner"
     rds.delete_db_instance(DBInstanceIdentifier="db", SkipFinalSnapshot=True)
     assert query("Pg-pass-0002").returncode != 0
+    # Deleting the instance deletes every database on it, as on RDS.
+    rds.create_db_instance(DBInstanceIdentifier="db", Engine="postgres", DBInstanceClass="db.t3.micro",
+                           MasterUsername="owner", MasterUserPassword="Pg-pass-0003", DBName="appdb", AllocatedStorage=20)
+    gone = query("Pg-pass-0003", database="appdb_auth")
+    assert gone.returncode != 0 and 'database "appdb_auth" does not exist' in gone.stderr, gone.stderr
+    rds.delete_db_instance(DBInstanceIdentifier="db", SkipFinalSnapshot=True)
 
 
 def test_instances_are_ec2_instances_whose_container_is_one_hop_from_the_metadata_service(toy):
