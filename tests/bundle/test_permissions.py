@@ -1,6 +1,6 @@
 """MLflow's permission engine behind the auth layer, on a real server and PostgreSQL.
 
-One instance of a bundle rendered with three users (alice an admin, bob and carol not) and
+One instance (its entrypoint, behind the bundle's nginx as the load balancer reaches it) of a bundle rendered with three users (alice an admin, bob and carol not) and
 `bundle_default_permission: NO_PERMISSIONS`. alice makes an experiment, a run with an artifact and
 a registered model with a version; bob is then given each permission in turn on them with the
 mlflow_permissions module, and every route family is probed as bob, carol and alice: each cell
@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from support.ansible import ansible_playbook
-from support.ebnginx import free_port
+from support.ebnginx import EBNginx, free_port
 from support.instance import instance_env, wait_healthy
 from support.postgres import ThrowawayPostgres
 from support.servervenv import server_venv
@@ -98,9 +98,12 @@ def server(bundle, tmp_path_factory):
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    nginx = None
     try:
         assert wait_healthy(port, process), log.read_text()
-        server = Server("http://127.0.0.1:%d" % port, log)
+        # Through the bundle's nginx, as the load balancer reaches an instance.
+        nginx = EBNginx(bundle.parent / "bundle.zip", port).start()
+        server = Server(nginx.url, log)
         server.migrate_env = dict(
             instance_env(venv, database, workdir, port, PASSWORD),
             PYTHONPATH=str(bundle / "mlflowops" / "lib"),
@@ -111,6 +114,8 @@ def server(bundle, tmp_path_factory):
         server.database = database
         yield server
     finally:
+        if nginx is not None:
+            nginx.stop()
         os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)
