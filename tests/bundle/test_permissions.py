@@ -1,11 +1,12 @@
 """MLflow's permission engine behind the auth layer, on a real server and PostgreSQL.
 
-One instance (its entrypoint, behind the bundle's nginx as the load balancer reaches it) of a bundle rendered with three users (alice an admin, bob and carol not) and
+One instance (its entrypoint, behind the bundle's nginx as the load balancer reaches it) of a
+bundle rendered with three users (alice an admin, bob and carol not) and
 `bundle_default_permission: NO_PERMISSIONS`. alice makes an experiment, a run with an artifact and
 a registered model with a version; bob is then given each permission in turn on them with the
 mlflow_permissions module, and every route family is probed as bob, carol and alice: each cell
-must be 200 where the permission allows the call and 403 where it doesn't, and the probe fails on
-any cell that differs. The module's own behaviour (check mode, diff, a re-run changing nothing, a
+must be allowed (200) where the permission allows the call and denied (403, or left out of a
+search's or GraphQL's answer) where it doesn't, and the probe fails on any cell that differs. The module's own behaviour (check mode, diff, a re-run changing nothing, a
 removed grant revoked, grants made through MLflow kept, bad input refused before any change) and
 the refusal of MLflow's user-management routes are checked on the same server.
 """
