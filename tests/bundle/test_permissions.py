@@ -6,7 +6,8 @@ bundle rendered with three users (alice an admin, bob and carol not) and
 a registered model with a version; bob is then given each permission in turn on them with the
 mlflow_permissions module, and every route family is probed as bob, carol and alice: each cell
 must be allowed (200) where the permission allows the call and denied (403, or left out of a
-search's or GraphQL's answer) where it doesn't, and the probe fails on any cell that differs. The module's own behaviour (check mode, diff, a re-run changing nothing, a
+search's or GraphQL's answer) where it doesn't, and the probe fails on any cell that differs.
+The module's own behaviour (check mode, diff, a re-run changing nothing, a
 removed grant revoked, grants made through MLflow kept, bad input refused before any change) and
 the refusal of MLflow's user-management routes are checked on the same server.
 """
@@ -431,3 +432,17 @@ def test_a_grant_on_a_deleted_experiment_is_refused_before_anything_is_created(s
     assert run.returncode == 0 and result["failed"], result
     assert "nothing was changed" in result["msg"] and "experiment 'gone-experiment' is deleted" in result["msg"], result["msg"]
     assert server.call("alice", "GET", "/api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": "not-yet-there"})[0] == 404
+
+
+def test_an_owner_who_may_not_create_the_user_stores_database_gets_a_clear_error(server, tmp_path):
+    """An external database's owner without CREATEDB: the start-up step says what to do."""
+    server.database.sql("CREATE ROLE plainowner LOGIN PASSWORD 'plain-Password-01'")
+    server.database.sql("CREATE DATABASE plain OWNER plainowner")
+    uri = server.migrate_env["MLFLOW_BACKEND_STORE_URI"].replace("mlflow:%s@" % quote(PASSWORD, safe=""), "plainowner:plain-Password-01@")
+    uri = uri.replace("/mlflow?", "/plain?")
+    run = subprocess.run(["python3", str(server.bundle / "mlflowops" / "migrate.py")], env=dict(server.migrate_env, MLFLOW_BACKEND_STORE_URI=uri),
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 1, run.stderr
+    assert "MLflow's user store needs the database plain_auth beside the tracking one, and plainowner may not create it" in run.stderr
+    assert "give the user CREATEDB, or name another database in MLFLOWOPS_AUTH_STORE_URI" in run.stderr
+    assert "plain-Password-01" not in run.stderr
