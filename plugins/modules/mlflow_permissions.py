@@ -243,8 +243,7 @@ def apply(client, changes, roles):
                     "description": "Grants from the deployment's inventory (mlflowops_grants): changed by deploy.yml",
                 },
             )["role"]
-            client.call("POST", "/api/3.0/mlflow/roles/assign", body={"username": user, "role_id": roles[user]["id"]})
-        elif action == "assign":
+        if action in ("create_role", "assign"):
             client.call("POST", "/api/3.0/mlflow/roles/assign", body={"username": user, "role_id": roles[user]["id"]})
         elif action == "delete_role":
             client.call("DELETE", "/api/3.0/mlflow/roles/delete", body={"role_id": roles[user]["id"]})
