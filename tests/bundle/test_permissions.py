@@ -126,8 +126,9 @@ def server(bundle, tmp_path_factory):
         database.stop()
 
 
-def converge(server, workdir, grants, check=False, users=NAMES):
-    """The module's result for these grants (--diff, and --check when asked)."""
+def run_module(server, workdir, grants, args=(), users=NAMES):
+    """The mlflow_permissions module's result for these grants, run by alice (the play itself must
+    succeed: it keeps the module's result, failed or not)."""
     result_file = workdir / "result.json"
     if result_file.exists():
         result_file.unlink()
@@ -136,10 +137,21 @@ def converge(server, workdir, grants, check=False, users=NAMES):
         {"url": server.url, "admin": "alice", "admin_password": server.password["alice"], "users": users, "grants": grants,
          "result_file": str(result_file)},
         workdir,
-        args=["--diff"] + (["--check"] if check else []),
+        args=list(args),
     )
     assert run.returncode == 0, run.stdout + run.stderr
     return json.loads(result_file.read_text())
+
+
+def converge(server, workdir, grants, check=False, users=NAMES):
+    """The module's result for these grants (--diff, and --check when asked)."""
+    return run_module(server, workdir, grants, ["--diff"] + (["--check"] if check else []), users)
+
+
+def run_migrate(server, **env):
+    """The bundle's start-up step (migrate.py) on the server's database, `env` over its environment."""
+    return subprocess.run(["python3", str(server.bundle / "mlflowops" / "migrate.py")], env=dict(server.migrate_env, **env),
+                          capture_output=True, text=True, timeout=120, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -322,16 +334,9 @@ def test_a_removed_grant_is_revoked_and_grants_made_through_mlflow_are_kept(serv
     ({"user": "bob", "experiments": EXPERIMENT, "permission": "READ"}, "has unknown keys: experiments"),
 ])
 def test_a_bad_grant_is_refused_before_anything_changes(server, world, tmp_path, grant, message):
-    result_file = tmp_path / "result.json"
     good = {"user": "carol", "experiment": "never-created", "permission": "READ"}
-    run = ansible_playbook(
-        "tests/support/playbooks/mlflow_permissions.yml",
-        {"url": server.url, "admin": "alice", "admin_password": server.password["alice"], "users": NAMES, "grants": [good, grant],
-         "result_file": str(result_file)},
-        tmp_path,
-    )
-    result = json.loads(result_file.read_text())
-    assert run.returncode == 0 and result["failed"], result
+    result = run_module(server, tmp_path, [good, grant])
+    assert result["failed"], result
     assert "nothing was changed" in result["msg"] and "grants[1]" in result["msg"] and message in result["msg"], result["msg"]
     assert server.call("alice", "GET", "/api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": "never-created"})[0] == 404
 
@@ -378,9 +383,7 @@ def test_the_start_up_step_makes_mlflows_users_match_the_users_file(server, worl
     without_carol.write_text("".join(line + "\n" for line in users_file.read_text().splitlines() if not line.startswith("carol:")))
 
     def migrate(users, admins):
-        env = dict(server.migrate_env, MLFLOWOPS_USERS_FILE=str(users), MLFLOWOPS_ADMINS=admins)
-        run = subprocess.run(["python3", str(server.bundle / "mlflowops" / "migrate.py")], env=env, capture_output=True, text=True,
-                             timeout=120, check=False)
+        run = run_migrate(server, MLFLOWOPS_USERS_FILE=str(users), MLFLOWOPS_ADMINS=admins)
         assert run.returncode == 0, run.stdout + run.stderr
         return run.stderr
 
@@ -394,9 +397,7 @@ def test_the_start_up_step_makes_mlflows_users_match_the_users_file(server, worl
     # Back as the bundle has it; a user named as admin but missing from the file is refused.
     output = migrate(users_file, "alice")
     assert "user store: added carol" in output and "user store: bob is no longer an admin" in output, output
-    env = dict(server.migrate_env, MLFLOWOPS_USERS_FILE=str(without_carol), MLFLOWOPS_ADMINS="carol")
-    run = subprocess.run(["python3", str(server.bundle / "mlflowops" / "migrate.py")], env=env, capture_output=True, text=True, timeout=120,
-                         check=False)
+    run = run_migrate(server, MLFLOWOPS_USERS_FILE=str(without_carol), MLFLOWOPS_ADMINS="carol")
     assert run.returncode == 1 and "MLFLOWOPS_ADMINS must name at least one user of the users file" in run.stderr, run.stderr
     assert server.call("alice", "GET", "/api/2.0/mlflow/users/get", params={"username": "carol"})[0] == 200
 
@@ -407,8 +408,7 @@ def test_a_user_store_migrated_by_a_newer_mlflow_is_refused_like_the_tracking_sc
     current = server.database.sql("SELECT version_num FROM alembic_version_auth", database="mlflow_auth").strip()
     server.database.sql("UPDATE alembic_version_auth SET version_num = 'f00df00df00d'", database="mlflow_auth")
     try:
-        run = subprocess.run(["python3", str(server.bundle / "mlflowops" / "migrate.py")], env=server.migrate_env, capture_output=True,
-                             text=True, timeout=120, check=False)
+        run = run_migrate(server)
         assert run.returncode == 1, run.stderr
         assert "the user store's schema is at revision f00df00df00d, which MLflow 3.17.2 does not know" in run.stderr, run.stderr
         assert "restore the snapshot taken before the upgrade" in run.stderr
@@ -419,17 +419,10 @@ def test_a_user_store_migrated_by_a_newer_mlflow_is_refused_like_the_tracking_sc
 def test_a_grant_on_a_deleted_experiment_is_refused_before_anything_is_created(server, world, tmp_path):
     gone = server.ok("alice", "POST", "/api/2.0/mlflow/experiments/create", {"name": "gone-experiment"})["experiment_id"]
     server.ok("alice", "POST", "/api/2.0/mlflow/experiments/delete", {"experiment_id": gone})
-    result_file = tmp_path / "result.json"
     grants = [{"user": "carol", "experiment": "not-yet-there", "permission": "READ"},
               {"user": "bob", "experiment": "gone-experiment", "permission": "EDIT"}]
-    run = ansible_playbook(
-        "tests/support/playbooks/mlflow_permissions.yml",
-        {"url": server.url, "admin": "alice", "admin_password": server.password["alice"], "users": NAMES, "grants": grants,
-         "result_file": str(result_file)},
-        tmp_path,
-    )
-    result = json.loads(result_file.read_text())
-    assert run.returncode == 0 and result["failed"], result
+    result = run_module(server, tmp_path, grants)
+    assert result["failed"], result
     assert "nothing was changed" in result["msg"] and "experiment 'gone-experiment' is deleted" in result["msg"], result["msg"]
     assert server.call("alice", "GET", "/api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": "not-yet-there"})[0] == 404
 
@@ -440,8 +433,7 @@ def test_an_owner_who_may_not_create_the_user_stores_database_gets_a_clear_error
     server.database.sql("CREATE DATABASE plain OWNER plainowner")
     uri = server.migrate_env["MLFLOW_BACKEND_STORE_URI"].replace("mlflow:%s@" % quote(PASSWORD, safe=""), "plainowner:plain-Password-01@")
     uri = uri.replace("/mlflow?", "/plain?")
-    run = subprocess.run(["python3", str(server.bundle / "mlflowops" / "migrate.py")], env=dict(server.migrate_env, MLFLOW_BACKEND_STORE_URI=uri),
-                         capture_output=True, text=True, timeout=120, check=False)
+    run = run_migrate(server, MLFLOW_BACKEND_STORE_URI=uri)
     assert run.returncode == 1, run.stderr
     assert "MLflow's user store needs the database plain_auth beside the tracking one, and plainowner may not create it" in run.stderr
     assert "give the user CREATEDB, or name another database in MLFLOWOPS_AUTH_STORE_URI" in run.stderr

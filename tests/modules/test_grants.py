@@ -2,8 +2,15 @@
 module and the mlflow_grant_problems filter; the module on a real server is in
 tests/bundle/test_permissions.py."""
 
+from pathlib import Path
+
+import yaml
+
 from ansible_collections.mlflowops.beanstalk.plugins.filter.mlflow_grant_problems import mlflow_grant_problems
 from ansible_collections.mlflowops.beanstalk.plugins.module_utils import grants
+from support.authlayer import auth
+
+ROOT = Path(__file__).resolve().parents[2]
 
 USERS = ["alice", "bob", "carol"]
 
@@ -50,3 +57,11 @@ def test_the_plan_adds_updates_and_removes_within_each_users_role_only():
     ]
     converged = {user: held(*[(k[0], k[1], p, 0) for k, p in grants_of.items()]) for user, grants_of in wanted.items()}
     assert grants.plan(wanted, converged, set(USERS)) == []
+
+
+def test_the_permission_names_agree_wherever_they_are_listed():
+    """The auth layer's list (the default permission's), the bundle role's check of it, and what a
+    grant may give: the same names, less NO_PERMISSIONS for a grant (a grant giving nothing is none)."""
+    bundle_vars = yaml.safe_load((ROOT / "roles" / "bundle" / "vars" / "main.yml").read_text())
+    assert bundle_vars["_bundle_permissions"] == list(auth.PERMISSIONS)
+    assert list(grants.PERMISSIONS) == [name for name in auth.PERMISSIONS if name != "NO_PERMISSIONS"]
