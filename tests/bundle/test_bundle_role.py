@@ -124,6 +124,7 @@ def test_bundle_layout_and_modes(run_playbook, tmp_path):
         "mlflowops/lib/mlflowops_auth-1.0.dist-info/METADATA": 0o644,
         "mlflowops/lib/mlflowops_auth-1.0.dist-info/entry_points.txt": 0o644,
         "mlflowops/lib/mlflowops_auth.py": 0o644,
+        "mlflowops/lib/mlflowops_permission_cache.py": 0o644,
         "mlflowops/migrate.py": 0o644,
         "requirements.txt": 0o644,
     }

@@ -326,6 +326,82 @@ def test_a_removed_grant_is_revoked_and_grants_made_through_mlflow_are_kept(serv
     assert not converge(server, tmp_path, [])["changed"]
 
 
+def auth_sql(server, statement):
+    """A statement on the user store, committed on a connection of its own: what another instance
+    (or the start-up step) writing to the store looks like to this one."""
+    return server.database.sql(statement, database="mlflow_auth").strip()
+
+
+def store_version(server):
+    return int(auth_sql(server, "SELECT version FROM mlflowops_auth_version"))
+
+
+def test_a_grant_revoked_through_another_instance_fails_the_very_next_request(server, world, tmp_path):
+    """The server keeps the engine's reads of the user store while the store's version stands; a
+    revocation committed anywhere moves it in the same transaction, so the next request asks the
+    store again: no request after the commit is let through on the old grant."""
+    converge(server, tmp_path, [{"user": "bob", "experiment": EXPERIMENT, "permission": "EDIT"}])
+    tag = {"experiment_id": world["experiment"], "key": "kept", "value": "v"}
+    for _attempt in range(3):  # the grant is kept by now
+        assert server.call("bob", "POST", "/api/2.0/mlflow/experiments/set-experiment-tag", tag)[0] == 200
+    auth_sql(server, "DELETE FROM user_role_assignments WHERE role_id IN (SELECT id FROM roles WHERE name = 'mlflowops-grants-bob')")
+    assert server.call("bob", "POST", "/api/2.0/mlflow/experiments/set-experiment-tag", tag)[0] == 403
+    assert server.call("bob", "GET", "/api/2.0/mlflow/experiments/get", params={"experiment_id": world["experiment"]})[0] == 403
+    # Given back elsewhere: the next request has it again.
+    converge(server, tmp_path, [])
+    converge(server, tmp_path, [{"user": "bob", "experiment": EXPERIMENT, "permission": "READ"}])
+    assert server.call("bob", "GET", "/api/2.0/mlflow/experiments/get", params={"experiment_id": world["experiment"]})[0] == 200
+    converge(server, tmp_path, [])
+
+
+def test_while_the_user_store_is_unchanged_the_engine_does_not_read_it(server, world, tmp_path):
+    """Proof that the kept reads are used, and dropped on a change: with the store's tables out of
+    reach (renamed, which moves no version), kept answers still decide; any statement that
+    writes to the store moves the version, and the next request must read the store again."""
+    converge(server, tmp_path, [{"user": "bob", "experiment": EXPERIMENT, "permission": "EDIT"}])
+    tag = {"experiment_id": world["experiment"], "key": "kept", "value": "v"}
+    for user in ("bob", "bob", "alice", "alice"):
+        assert server.call(user, "POST", "/api/2.0/mlflow/experiments/set-experiment-tag", tag)[0] == 200
+    auth_sql(server, "ALTER TABLE users RENAME TO users_away; ALTER TABLE role_permissions RENAME TO role_permissions_away")
+    try:
+        assert server.call("bob", "POST", "/api/2.0/mlflow/experiments/set-experiment-tag", tag)[0] == 200
+        assert server.call("alice", "POST", "/api/2.0/mlflow/experiments/set-experiment-tag", tag)[0] == 200
+        before = store_version(server)
+        auth_sql(server, "DELETE FROM user_role_assignments WHERE false")  # changes no row, still a write
+        assert store_version(server) == before + 1
+        status, text = server.call("bob", "POST", "/api/2.0/mlflow/experiments/set-experiment-tag", tag)
+        assert status != 200 and 'relation \\"users\\" does not exist' in text, (status, text)
+    finally:
+        auth_sql(server, "ALTER TABLE users_away RENAME TO users; ALTER TABLE role_permissions_away RENAME TO role_permissions")
+    assert server.call("bob", "POST", "/api/2.0/mlflow/experiments/set-experiment-tag", tag)[0] == 200
+    converge(server, tmp_path, [])
+
+
+def test_every_table_of_the_user_store_moves_its_version_and_a_new_table_is_covered_at_start_up(server, world):
+    tables = auth_sql(server, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                              "AND tablename <> 'mlflowops_auth_version' ORDER BY 1").split()
+    assert {"users", "roles", "role_permissions", "user_role_assignments", "alembic_version_auth"} <= set(tables), tables
+    for table in tables:
+        before = store_version(server)
+        auth_sql(server, 'DELETE FROM "%s" WHERE false' % table)
+        assert store_version(server) == before + 1, table
+    # A table a newer MLflow's migration adds: the start-up step, which runs after migrations,
+    # covers it; run again, it has nothing to add.
+    auth_sql(server, "CREATE TABLE newer_mlflow_table (id integer); ALTER TABLE newer_mlflow_table OWNER TO mlflow")
+    try:
+        as_bundled = {"MLFLOWOPS_USERS_FILE": str(server.bundle / "mlflowops" / "htpasswd"), "MLFLOWOPS_ADMINS": "alice"}
+        run = run_migrate(server, **as_bundled)
+        assert run.returncode == 0 and "its version now follows changes to newer_mlflow_table" in run.stderr, run.stderr
+        for statement in ("INSERT INTO newer_mlflow_table VALUES (1)", "UPDATE newer_mlflow_table SET id = 2", "TRUNCATE newer_mlflow_table"):
+            before = store_version(server)
+            auth_sql(server, statement)
+            assert store_version(server) == before + 1, statement
+        run = run_migrate(server, **as_bundled)
+        assert run.returncode == 0 and "its version now follows" not in run.stderr, run.stderr
+    finally:
+        auth_sql(server, "DROP TABLE newer_mlflow_table")
+
+
 @pytest.mark.parametrize("grant, message", [
     ({"user": "mallory", "experiment": EXPERIMENT, "permission": "READ"}, "names user 'mallory', who is not in the users list"),
     ({"user": "bob", "experiment": EXPERIMENT, "permission": "OWNER"}, "permission must be one of READ, USE, EDIT, MANAGE, not 'OWNER'"),

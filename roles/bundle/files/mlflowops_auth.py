@@ -440,9 +440,13 @@ def permission_engine():
             config_file.write(config)
         os.environ["MLFLOW_AUTH_CONFIG_PATH"] = path
         from mlflow.server import app as flask_app  # pylint: disable=import-outside-toplevel,import-error
-        from mlflow.server.auth import create_app as with_permissions  # pylint: disable=import-outside-toplevel,import-error
+        import mlflowops_permission_cache  # pylint: disable=import-outside-toplevel
+        from mlflow.server import auth as engine  # pylint: disable=import-outside-toplevel,import-error
 
-        return with_permissions(flask_app)
+        app = engine.create_app(flask_app)
+        # The engine's reads of the user store, kept while the store is unchanged.
+        mlflowops_permission_cache.apply(engine, engine.auth_config.database_uri)
+        return app
     finally:
         os.unlink(path)
         del os.environ["MLFLOW_AUTH_CONFIG_PATH"]
