@@ -48,10 +48,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 # pylint: disable=wrong-import-position
-from benchmarks.common import render_bundle, server_venv, start_mlflow  # noqa: E402
+from benchmarks.common import bundle_on_postgres, medians, start_mlflow, stop_all  # noqa: E402
 from localcloud.platform.nginx import FrontDoor  # noqa: E402
-from localcloud.postgres import Cluster  # noqa: E402
-from localcloud.procs import free_port, http_status, stop_group, wait_until  # noqa: E402
+from localcloud.procs import free_port, http_status, wait_until  # noqa: E402
 from localcloud.tls import localhost_certificate  # noqa: E402
 from support.ebnginx import EBNginx  # noqa: E402
 
@@ -150,15 +149,16 @@ def call(url, path, body=None, authorization=CREDENTIALS["Authorization"]):
         return json.loads(response.read())
 
 
-def wrk(url, path, method, body, auth, connections, seconds, workdir):
-    """Requests/s, p50 and p99 (ms). Each POST logs a new step, so no request repeats another."""
+def wrk(url, path, method, body, auth, connections, seconds, workdir, first="step"):
+    """Requests/s, p50 and p99 (ms). Each POST logs a new step, so no request repeats another; the
+    body's two %d are `first` (a Lua expression of `step`) and the step."""
     script = Path(workdir) / "request.lua"
     lines = ['wrk.method = "%s"' % method, 'wrk.headers["Content-Type"] = "application/json"']
     if auth:
         lines.append('wrk.headers["Authorization"] = "%s"' % CREDENTIALS["Authorization"])
     if body:
         lines += ["step = 0", "request = function()", "  step = step + 1",
-                  "  return wrk.format(nil, nil, nil, string.format('%s', step, step))" % body.replace("'", "\\'"), "end"]
+                  "  return wrk.format(nil, nil, nil, string.format('%s', %s, step))" % (body.replace("'", "\\'"), first), "end"]
     script.write_text("\n".join(lines) + "\n")
     out = subprocess.run(["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--latency", "-s", str(script), url + path],
                          capture_output=True, text=True, check=True).stdout
@@ -216,14 +216,9 @@ def main():
     processes, fronts = [], []
     with tempfile.TemporaryDirectory() as workdir:
         workdir = Path(workdir)
-        workdir.chmod(0o755)  # PostgreSQL and nginx's workers run as their own users
         users = [{"name": ADMIN, "password": ADMIN_PASSWORD, "admin": True}]
         users += [{"name": name, "password": password} for name, password in [(USER, PASSWORD)] + NEWCOMERS]
-        build = render_bundle(workdir / "bundle", bundle_users=users, bundle_htpasswd_rounds=10)
-        venv = server_venv(build)
-        cluster = Cluster(workdir / "pg", free_port()).start()
-        cluster.ensure_database("mlflow", "mlflow", "bench-db-0001")
-        database = "postgresql+psycopg2://mlflow:bench-db-0001@127.0.0.1:%d/mlflow" % cluster.port
+        build, venv, cluster, database = bundle_on_postgres(workdir, users)
         try:
             artifacts = "file://%s/artifacts" % workdir
             plain, plain_port = start_mlflow(venv, database, artifacts)
@@ -288,8 +283,7 @@ def main():
                     rows.setdefault("GET 1 conn", []).append(wrk(url, get, "GET", None, auth, 1, seconds, workdir))
                     rows.setdefault("POST 1 conn", []).append(
                         wrk(url, "/api/2.0/mlflow/runs/log-metric", "POST", body, auth, 1, seconds, workdir))
-            results = {name: {kind: tuple(statistics.median(figure) for figure in zip(*values)) for kind, values in rows.items()}
-                       for name, rows in measured.items()}
+            results = medians(measured)
             # First logins, idle and during a flood of guesses from another address.
             half = len(NEWCOMERS) // 2
             idle_first, idle_known = first_login_cost(with_auth.port, get, NEWCOMERS[:half])
@@ -301,11 +295,7 @@ def main():
             flooder.join()
             layer_us = min(in_process_cost(build) for _round in range(ROUNDS))
         finally:
-            for nginx in fronts:
-                nginx.stop()
-            for process in processes:
-                stop_group(process)
-            cluster.stop()
+            stop_all(fronts, processes, cluster)
     print("wrk, 1 thread, %d connections (bounded load) and 1 connection, %d s each, median of %d rounds; MLflow with 1 worker"
           % (CONNECTIONS, seconds, ROUNDS))
     print("%-30s %-12s %10s %9s %9s" % ("setup", "request", "req/s", "p50 ms", "p99 ms"))

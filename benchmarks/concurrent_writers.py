@@ -16,7 +16,6 @@ the failed calls and how many runs each instance, and the load balancer, cannot 
 import json
 import multiprocessing
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 # pylint: disable=wrong-import-position
-from benchmarks.common import render_bundle, server_venv, start_mlflow  # noqa: E402
+from benchmarks.common import render_bundle, server_venv, start_mlflow, tree_rss  # noqa: E402
 from localcloud.platform.nginx import FrontDoor  # noqa: E402
 from localcloud.procs import free_port, http_status, stop_group  # noqa: E402
 from localcloud.tls import localhost_certificate  # noqa: E402
@@ -103,30 +102,6 @@ def count(settings, runs, metrics):
         found["values"] += len({int(m.step) for m in history})
         found["artifacts"] += len(client.list_artifacts(run_id))
     return found
-
-
-def tree_rss(root_pids):
-    """Resident memory (MB) of processes and all their descendants, from /proc."""
-    parents = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            parents[int(stat.parent.name)] = int(fields[1])
-        except (OSError, IndexError, ValueError):
-            continue
-    members, changed = set(root_pids), True
-    while changed:
-        grown = {pid for pid, parent in parents.items() if parent in members}
-        changed = not grown <= members
-        members |= grown
-    total = 0
-    for pid in members:
-        try:
-            match = re.search(r"VmRSS:\s+(\d+) kB", Path("/proc/%d/status" % pid).read_text())
-        except OSError:
-            continue
-        total += int(match.group(1)) if match else 0
-    return total / 1024
 
 
 def instance_pids(cloud):

@@ -99,6 +99,9 @@ def test_instances_started_together_create_the_schema_once_and_share_it(rendered
         assert sum("creating the MLflow schema" in output for output in outputs) == 1, outputs
         assert sum("schema is current" in output for output in outputs) == 2, outputs
         assert all("the server connects as mlflow_server_a" in output for output in outputs), outputs
+        # One worker per vCPU unless MLFLOW_WORKERS says otherwise.
+        workers = len(os.sched_getaffinity(0))
+        assert all("--workers %d " % workers in output for output in outputs), outputs
 
         # The database password is never on a command line, nor in the logs; the job runner is
         # off in every server process.
@@ -166,6 +169,15 @@ def test_a_missing_artifact_destination_is_a_clear_error(rendered_bundle, venv, 
     assert code != 0
     assert "MLFLOW_ARTIFACTS_DESTINATION" in output
     assert DB_PASSWORD not in output
+
+
+@pytest.mark.parametrize("workers", ["two", "-1", "1.5"])
+def test_a_bad_worker_count_is_a_clear_error_before_anything_is_migrated(rendered_bundle, venv, database, tmp_path, workers):
+    env = instance_env(venv, database, tmp_path, free_port(), MLFLOW_WORKERS=workers)
+    code, output = run_entrypoint(rendered_bundle["source"] / "mlflowops" / "entrypoint.sh", env, 60)
+    assert code != 0
+    assert "MLFLOW_WORKERS must be a whole number (0: one per vCPU), not '%s'" % workers in output, output
+    assert "migrate:" not in output
 
 
 def test_a_missing_users_file_is_a_clear_error(rendered_bundle, venv, database, tmp_path):

@@ -42,7 +42,7 @@ class Inner:
         await send({"type": "http.response.body", "body": b"inner"})
 
 
-def call(app, path="/api/2.0/mlflow/experiments/search", headers=(), kind="http"):
+def call(app, path="/api/2.0/mlflow/experiments/search", headers=(), kind="http", client=None):
     sent = []
 
     async def receive():
@@ -52,6 +52,8 @@ def call(app, path="/api/2.0/mlflow/experiments/search", headers=(), kind="http"
         sent.append(message)
 
     scope = {"type": kind, "path": path, "headers": list(headers)}
+    if client:
+        scope.update(client=client, server=("127.0.0.1", 8000))
     asyncio.run(app(scope, receive, send))
     return sent
 
@@ -390,3 +392,60 @@ def test_a_5_kb_header_below_nginx_limit_reaches_the_layer_and_gets_401(app):
     before = app.verifier.slow_checks
     assert status(call(app, headers=[(b"authorization", value)])) == 401
     assert app.verifier.slow_checks == before and app.app.seen == []
+
+
+def test_connections_accepted_on_a_listener_uvicorn_makes_for_several_workers_get_tcp_nodelay():
+    """uvicorn's several-worker listener (`socket.socket(family=...)`, proto 0: asyncio then leaves
+    TCP_NODELAY off on what it accepts) gets TCP_NODELAY, which its accepted connections inherit,
+    whether it listens already or is only bound (a worker makes its app before asyncio calls
+    listen()); sockets that don't listen are left as they are."""
+    import socket  # pylint: disable=import-outside-toplevel
+
+    bound = socket.socket(family=socket.AF_INET)
+    bound.bind(("127.0.0.1", 0))
+    listener = socket.socket(family=socket.AF_INET)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    idle = socket.socket(family=socket.AF_INET)
+    client = socket.create_connection(listener.getsockname())
+    try:
+        before, _peer = listener.accept()
+        assert before.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0  # what uvicorn's workers got
+        before.close()
+        assert auth.nodelay_listeners() >= 2
+        assert listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        assert idle.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+        assert client.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+        second = socket.create_connection(listener.getsockname())
+        accepted, _peer = listener.accept()
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        accepted.close()
+        second.close()
+        bound.listen()  # as asyncio does once the worker's app is made
+        third = socket.create_connection(bound.getsockname())
+        accepted, _peer = bound.accept()
+        assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        accepted.close()
+        third.close()
+    finally:
+        for sock in (bound, listener, idle, client):
+            sock.close()
+
+
+def test_a_connection_is_closed_after_its_last_allowed_response_so_new_ones_spread_over_the_workers(app):
+    """nginx keeps its connections to the server alive; each is closed after
+    REQUESTS_PER_CONNECTION responses (accepted or refused), counted per connection."""
+    alice = [(b"authorization", header(*ALICE))]
+
+    def closes(sent):
+        return (b"connection", b"close") in sent[0]["headers"]
+
+    first, other = ("127.0.0.1", 40001), ("127.0.0.1", 40002)
+    answers = [call(app, headers=alice, client=first) for _number in range(auth.REQUESTS_PER_CONNECTION - 2)]
+    answers.append(call(app, client=first))  # a refused one counts too
+    assert not any(closes(sent) for sent in answers)
+    assert not closes(call(app, headers=alice, client=other))
+    last = call(app, headers=alice, client=first)
+    assert status(last) == 200 and closes(last)
+    # A new connection (a port used again later included) starts counting afresh.
+    assert not closes(call(app, headers=alice, client=first))

@@ -107,6 +107,9 @@ MAX_QUEUED_PER_CLIENT = 2
 FAILURE_BUDGET = 10  # failed checks a client address may make at once...
 FAILURE_REFILL_SECONDS = 6.0  # ...and one more each this many seconds
 TRACKED_CLIENTS = 4096
+# Responses on one connection from nginx before it is closed (see `BasicAuth.recycle`).
+REQUESTS_PER_CONNECTION = 100
+TRACKED_CONNECTIONS = 4096
 
 
 class UsersFileError(Exception):
@@ -321,6 +324,34 @@ class BasicAuth:
         if unknown:
             raise ValueError("unknown server features: %s (known: %s)" % (", ".join(sorted(unknown)), ", ".join(sorted(FEATURE_PATHS))))
         self.closed_paths = tuple(path for feature, paths in FEATURE_PATHS.items() if feature not in features for path in paths)
+        self.requests_per_connection = REQUESTS_PER_CONNECTION
+        self._served = OrderedDict()  # (peer, own address) of a connection -> responses on it so far
+
+    def recycle(self, scope, send):
+        """`send`, made to close the connection after its response once it has carried
+        `requests_per_connection` of them.
+
+        The workers share one listener, and asyncio accepts every connection waiting at once: the
+        connections nginx opens together (it keeps them alive, for hours) can all land on one
+        worker while the others idle. A connection closed after its response is replaced by a new
+        one when nginx next needs it, and a worker waiting for work accepts it before a busy
+        one can: the load spreads back over the workers within a few hundred requests."""
+        if not scope.get("client"):
+            return send  # not a TCP connection: nothing to spread
+        key = (tuple(scope["client"]), tuple(scope.get("server") or ()))
+        count = self._served.pop(key, 0) + 1
+        if count < self.requests_per_connection:
+            self._served[key] = count
+            while len(self._served) > TRACKED_CONNECTIONS:
+                self._served.popitem(last=False)
+            return send
+
+        async def closing(message):
+            if message["type"] == "http.response.start":
+                message = dict(message, headers=list(message.get("headers", [])) + [(b"connection", b"close")])
+            await send(message)
+
+        return closing
 
     def closed(self, path):
         """Why `path` is closed to everyone (a feature that is off, or user management), or None.
@@ -337,6 +368,8 @@ class BasicAuth:
             return await self.app(scope, receive, send)
         if scope["type"] not in ("http", "websocket"):
             return None  # nothing else is served
+        if scope["type"] == "http":
+            send = self.recycle(scope, send)
         if scope["type"] == "http" and scope["path"] in self.open_paths:
             return await self.app(scope, receive, send)
         headers = [value for name, value in scope["headers"] if name == b"authorization"]
@@ -459,9 +492,56 @@ def challenge(realm):
     return ('Basic realm="%s"' % realm).encode("ascii")
 
 
+def nodelay_listeners(fd_folder="/proc/self/fd"):
+    """Sets TCP_NODELAY on this process's listening TCP sockets, and on bound ones not connected
+    (about to listen); returns how many it set.
+
+    With two or more workers uvicorn makes the listening socket itself, as
+    `socket.socket(family=...)` (`Config.bind_socket`): its `proto` is 0, and asyncio sets
+    TCP_NODELAY only on accepted sockets whose `proto` is IPPROTO_TCP. Without it Nagle's
+    algorithm meets the peer's delayed ACK and every response on a kept-alive connection (nginx
+    keeps its upstream connections alive) waits ~40 ms. On Linux an accepted socket takes
+    TCP_NODELAY from its listener, and the workers share one listener: set there, it holds for
+    every connection any worker accepts. Each worker makes its app before it starts listening
+    (asyncio calls listen()), so the listener may still be only bound here. With one worker there
+    is no socket yet (asyncio makes it, and sets TCP_NODELAY itself): nothing to do.
+    """
+    import errno  # pylint: disable=import-outside-toplevel
+    import socket  # pylint: disable=import-outside-toplevel
+
+    def listener(sock):
+        if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.type != socket.SOCK_STREAM:
+            return False
+        if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+            return True
+        try:
+            sock.getpeername()
+        except OSError as error:
+            return error.errno == errno.ENOTCONN and sock.getsockname()[1] != 0
+        return False
+
+    count = 0
+    for name in os.listdir(fd_folder):
+        try:
+            if not os.readlink(os.path.join(fd_folder, name)).startswith("socket:"):
+                continue
+            # A duplicate: closing it leaves the worker's own descriptor open.
+            sock = socket.socket(fileno=os.dup(int(name)))
+        except OSError:
+            continue  # closed meanwhile (e.g. listdir's own descriptor)
+        try:
+            if listener(sock):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                count += 1
+        finally:
+            sock.close()
+    return count
+
+
 def create_app():
     """MLflow's app with its permission engine, behind BasicAuth (uvicorn calls this in every
     worker)."""
+    nodelay_listeners()
     users = load_users(os.environ.get(USERS_FILE_VARIABLE, "/opt/mlflowops/htpasswd"))
     features = [name for name in (os.environ.get(FEATURES_VARIABLE) or "").split(",") if name]
     return BasicAuth(permission_engine(), Verifier(users), realm=os.environ.get(REALM_VARIABLE) or "MLflow",
