@@ -154,3 +154,76 @@ def test_a_runs_experiment_is_read_once_and_nothing_else_of_the_run_is_answered_
     with pytest.raises(KeyError):
         view.get_run("missing")
     assert asked == ["r1", "missing", "missing"]
+
+
+class Connection:
+    """A DB-API connection whose reads of the version answer `versions` in turn (an Exception is
+    raised); counts its reads and whether it was closed."""
+
+    def __init__(self, versions):
+        self.versions, self.reads, self.closed = list(versions), 0, False
+
+    def cursor(self):
+        connection = self
+
+        class Cursor:
+            answer = None
+
+            def execute(self, statement):
+                assert statement == "SELECT version FROM mlflowops_auth_version WHERE id = 1"
+                connection.reads += 1
+                self.answer = connection.versions.pop(0)
+                if isinstance(self.answer, Exception):
+                    raise self.answer
+
+            def fetchone(self):
+                return (self.answer,)
+
+            def close(self):
+                pass
+
+        return Cursor()
+
+    def close(self):
+        self.closed = True
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += 1.0
+        return self.now
+
+
+def test_a_request_uses_only_a_version_read_that_began_after_it_asked():
+    """Reads take turns; one that began after a request asked serves it too, one that began
+    before never does (it may have missed a change committed in between)."""
+    connection, clock = Connection([5, 6]), Clock()
+    versions = cache.Versions(lambda: connection, (OSError,), lambda: None, clock=clock)
+    asked = clock()  # a request asks...
+    assert versions.read(asked) == 5  # ...and its read begins after that: 5
+    assert versions.read(asked) == 5 and connection.reads == 1  # another request that asked as early shares it
+    assert versions.read(clock()) == 6 and connection.reads == 2  # one that asked after it began reads again
+
+
+def test_one_request_reads_the_version_once_and_none_is_read_outside_a_request():
+    connection, state = Connection([3, 4]), SimpleNamespace()
+    versions = cache.Versions(lambda: connection, (OSError,), lambda: state)
+    assert versions.current() == 3 and versions.current() == 3 and connection.reads == 1
+    outside = cache.Versions(lambda: connection, (OSError,), lambda: None)
+    assert outside.current() is None and connection.reads == 1
+
+
+def test_a_failed_version_read_means_no_kept_answer_and_a_new_connection_next_time():
+    broken, fresh = Connection([OSError("server closed the connection")]), Connection([9])
+    made = [broken, fresh]
+    versions = cache.Versions(lambda: made.pop(0), (OSError,), lambda: None)
+    assert versions.read(0.0) is None and broken.closed
+    assert versions.read(0.0) == 9 and not made
+    store = Store()
+    kept = cache.CachedStore(store, SimpleNamespace(current=lambda: None))
+    kept.get_user("bob")
+    kept.get_user("bob")
+    assert len(store.calls) == 2
