@@ -138,6 +138,9 @@ def test_bundle_layout_and_modes(run_playbook, tmp_path):
     assert "libpass==" in requirements and "bcrypt==" in requirements
     # The whole tree, hash-locked: every requirement line goes on to its hashes, and pip checks them.
     assert "pip install --no-cache-dir --require-hashes -r /opt/mlflowops/requirements.txt" in dockerfile
+    # Defaults the environment's properties override: one worker per vCPU, SQLAlchemy's pool sizes.
+    for line in ("MLFLOW_WORKERS=0 ", "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE=5 ", "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW=10 "):
+        assert "    " + line in dockerfile, line
     pins = re.findall(r"(?m)^[a-z0-9][^\n]*$", requirements)
     assert len(pins) > 50 and all(pin.endswith(" \\") for pin in pins), [pin for pin in pins if not pin.endswith(" \\")]
     assert "location = /health" in server_conf
@@ -181,6 +184,9 @@ BAD_INPUTS = [
     ({"bundle_htpasswd_scheme": "sha512_crypt", "bundle_htpasswd_rounds": 5000}, "rounds for sha512_crypt must be between 535000"),
     ({"bundle_server_user": "root"}, "the server's account a lower-case name other than root"),
     ({"bundle_server_uid": 0}, "its id 1000-65533"),
+    ({"bundle_mlflow_workers": -1}, "the workers 0 (one per vCPU) or more"),
+    ({"bundle_db_pool_size": 0}, "the pool size 1 or more and its overflow 0 or more"),
+    ({"bundle_db_max_overflow": -1}, "the pool size 1 or more and its overflow 0 or more"),
     ({"bundle_db_ca_bundle_url": "http://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"}, "the database's CA bundle an https:// URL"),
     ({"bundle_mlflow_version": "3.9.9"}, "There are no hash-locked requirements for MLflow 3.9.9"),
     ({"bundle_server_requirements": ["psycopg2-binary==2.9.13", "boto3==1.40.0"]}, "lacks boto3==1.40.0"),
