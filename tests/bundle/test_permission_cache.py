@@ -45,9 +45,13 @@ class Versions:
 
     def __init__(self, version=1):
         self.version = version
+        self.moves = 0
 
     def current(self):
         return self.version
+
+    def moved(self):
+        self.moves += 1
 
 
 def test_a_read_is_kept_for_as_long_as_the_version_stands():
@@ -84,6 +88,7 @@ def test_a_write_through_this_worker_forgets_everything_at_once():
     kept.list_grants("bob", "default", {"experiment"})
     kept.delete_grants_for_resource("bob")  # same request, same version: still seen at once
     assert kept.list_grants("bob", "default", {"experiment"}) == []
+    assert versions.moves == 1  # and the request reads the version again before its next look
 
 
 def test_without_a_version_every_read_goes_to_the_store():
@@ -227,3 +232,13 @@ def test_a_failed_version_read_means_no_kept_answer_and_a_new_connection_next_ti
     kept.get_user("bob")
     kept.get_user("bob")
     assert len(store.calls) == 2
+
+
+def test_after_a_write_the_same_request_reads_the_version_again():
+    """Another request at the old version may keep an answer read before this request's write;
+    this request must not use it: its next look reads the (moved) version again."""
+    connection, state = Connection([3, 4]), SimpleNamespace()
+    versions = cache.Versions(lambda: connection, (OSError,), lambda: state)
+    assert versions.current() == 3
+    versions.moved()
+    assert versions.current() == 4 and connection.reads == 2

@@ -102,6 +102,13 @@ class Versions:
             setattr(state, "mlflowops_auth_version", version)
         return version
 
+    def moved(self):
+        """The request in progress changed the store: its next look reads the version again (what
+        it changed is committed, so that read sees it)."""
+        state = self._request_state()
+        if state is not None:
+            setattr(state, "mlflowops_auth_version", False)
+
     def read(self, since):
         """The version as a read that began after `since` found it. Reads take turns; one that
         began while this request waited for its turn serves it too (it saw every change
@@ -183,6 +190,7 @@ class CachedStore:
             return method(*args, **kwargs)
         finally:
             self.forget()
+            self._versions.moved()
 
     def forget(self):
         with self._lock:
