@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 # pylint: disable=wrong-import-position
-from benchmarks.common import bundle_on_postgres, medians, start_mlflow, stop_all  # noqa: E402
+from benchmarks.common import bundle_on_postgres, medians, mlflow_app, start_mlflow, stop_all  # noqa: E402
 from localcloud.platform.nginx import FrontDoor  # noqa: E402
 from localcloud.procs import free_port, http_status, wait_until  # noqa: E402
 from localcloud.tls import localhost_certificate  # noqa: E402
@@ -186,17 +186,6 @@ def create_app():
 '''
 
 
-def layer_only_app(workdir):
-    """A folder for PYTHONPATH registering `--app-name mlflowops-auth-only` with MLflow."""
-    folder = Path(workdir) / "layer-only"
-    (folder / "mlflowops_auth_only-1.0.dist-info").mkdir(parents=True)
-    (folder / "mlflowops_layer_only.py").write_text(LAYER_ONLY)
-    (folder / "mlflowops_auth_only-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: mlflowops-auth-only\nVersion: 1.0\n")
-    (folder / "mlflowops_auth_only-1.0.dist-info" / "entry_points.txt").write_text(
-        "[mlflow.app]\nmlflowops-auth-only = mlflowops_layer_only:create_app\n")
-    return folder
-
-
 def prepare_user_store(venv, build, database):
     """What each instance's start-up step does: the user store created and its users made."""
     lib = build / "source" / "mlflowops"
@@ -224,7 +213,8 @@ def main():
             plain, plain_port = start_mlflow(venv, database, artifacts)
             processes.append(plain)
             prepare_user_store(venv, build, database)
-            layer = {"PYTHONPATH": "%s:%s" % (build / "source" / "mlflowops" / "lib", layer_only_app(workdir)),
+            layer_only = mlflow_app(workdir, "mlflowops-auth-only", "mlflowops_layer_only", LAYER_ONLY)
+            layer = {"PYTHONPATH": "%s:%s" % (build / "source" / "mlflowops" / "lib", layer_only),
                      "MLFLOWOPS_USERS_FILE": str(build / "source" / "mlflowops" / "htpasswd"),
                      # Only the instance's nginx appends to X-Forwarded-For here (no load balancer
                      # in front): its entry is the client's address.

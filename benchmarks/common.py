@@ -125,3 +125,15 @@ def bundle_on_postgres(workdir, users):
     cluster = Cluster(workdir / "pg", free_port()).start()
     cluster.ensure_database("mlflow", "mlflow", "bench-db-0001")
     return build, venv, cluster, "postgresql+psycopg2://mlflow:bench-db-0001@127.0.0.1:%d/mlflow" % cluster.port
+
+
+def mlflow_app(workdir, name, module, source):
+    """A folder for PYTHONPATH registering `--app-name <name>` with MLflow: `module` (written from
+    `source`) with its `create_app`, found through an entry point in a dist-info of its own."""
+    folder = Path(workdir) / name
+    info = folder / ("%s-1.0.dist-info" % name.replace("-", "_"))
+    info.mkdir(parents=True)
+    (folder / ("%s.py" % module)).write_text(source)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: %s\nVersion: 1.0\n" % name)
+    (info / "entry_points.txt").write_text("[mlflow.app]\n%s = %s:create_app\n" % (name, module))
+    return folder

@@ -15,7 +15,6 @@ On a 2-core machine wrk, nginx and PostgreSQL share the cores with the workers.
 """
 
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -26,7 +25,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 # pylint: disable=wrong-import-position
 from benchmarks.auth_overhead import (ADMIN, ADMIN_PASSWORD, PASSWORD, USER, basic, call, grant_edit, instance_nginx,  # noqa: E402
                                       prepare_user_store, wrk)
-from benchmarks.common import bundle_on_postgres, medians, start_mlflow, stop_all, tree_cpu  # noqa: E402
+from benchmarks.common import bundle_on_postgres, medians, mlflow_app, start_mlflow, stop_all, tree_cpu, tree_rss  # noqa: E402
 
 CONNECTIONS = 8
 ROUNDS = 3
@@ -40,17 +39,6 @@ def create_app():
     mlflowops_auth.nodelay_listeners = lambda: 0
     return mlflowops_auth.create_app()
 '''
-
-
-def nagle_app(workdir):
-    """A folder for PYTHONPATH registering `--app-name mlflowops-auth-nagle` with MLflow."""
-    folder = Path(workdir) / "nagle"
-    info = folder / "mlflowops_auth_nagle-1.0.dist-info"
-    info.mkdir(parents=True)
-    (folder / "mlflowops_nagle.py").write_text(NAGLE)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: mlflowops-auth-nagle\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[mlflow.app]\nmlflowops-auth-nagle = mlflowops_nagle:create_app\n")
-    return folder
 
 
 def machine_cpu():
@@ -69,12 +57,6 @@ def loaded(url, path, method, body, seconds, workdir, server, first="step"):
     return rps, p50, p99, 1000 * (tree_cpu([server]) - before) / (rps * seconds), 100.0 * os.cpu_count() * busy / everything
 
 
-def resident_mb(process):
-    """Resident memory of the server's processes (its session: mlflow, uvicorn, the workers), MB."""
-    out = subprocess.run(["ps", "-o", "rss=", "-s", str(process.pid)], capture_output=True, text=True, check=True).stdout
-    return sum(int(line) for line in out.split()) / 1024
-
-
 def main():
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     processes, fronts = [], []
@@ -85,7 +67,8 @@ def main():
         try:
             prepare_user_store(venv, build, database)
             lib = build / "source" / "mlflowops" / "lib"
-            env = {"PYTHONPATH": "%s:%s" % (lib, nagle_app(workdir)), "MLFLOWOPS_USERS_FILE": str(build / "source" / "mlflowops" / "htpasswd"),
+            nagle = mlflow_app(workdir, "mlflowops-auth-nagle", "mlflowops_nagle", NAGLE)
+            env = {"PYTHONPATH": "%s:%s" % (lib, nagle), "MLFLOWOPS_USERS_FILE": str(build / "source" / "mlflowops" / "htpasswd"),
                    # Only the instance's nginx appends to X-Forwarded-For here.
                    "MLFLOWOPS_TRUSTED_PROXIES": "1", "MLFLOWOPS_ADMIN": ADMIN, "MLFLOWOPS_DEFAULT_PERMISSION": "READ"}
             setups = {}
@@ -118,7 +101,7 @@ def main():
                     rows.setdefault("POST 1 conn", []).append(
                         wrk(url, "/api/2.0/mlflow/runs/log-metric", "POST", body, True, 1, seconds, workdir, first=which))
             results = medians(measured)
-            memory = {name: resident_mb(process) for name, (process, _url) in setups.items()}
+            memory = {name: tree_rss([process.pid]) for name, (process, _url) in setups.items()}
         finally:
             stop_all(fronts, processes, cluster)
     print("wrk, 1 thread, %d connections and 1 connection, %d s each, median of %d rounds; through the bundle's nginx, the auth "
