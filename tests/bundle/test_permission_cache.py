@@ -147,7 +147,7 @@ def test_a_runs_experiment_is_read_once_and_nothing_else_of_the_run_is_answered_
         def get_experiment(experiment_id):
             return experiment_id
 
-    view = cache.RunExperiments(Tracking(), {}, __import__("threading").Lock())
+    view = cache.RunExperiments(Tracking)
     assert view.get_run("r1").info.status == "RUNNING"  # the first answer is the store's own
     known = view.get_run("r1")
     assert known.info.experiment_id == "7" and asked == ["r1"]

@@ -64,6 +64,13 @@ def install(cursor):
     return tables
 
 
+def keep(table, key, value, size):
+    """Puts `value` in the ordered `table` as its newest entry, dropping the oldest past `size`."""
+    table[key] = value
+    while len(table) > size:
+        table.popitem(last=False)
+
+
 def freeze(value):
     """A hashable stand-in for an argument (sets, lists and dicts by their content)."""
     if isinstance(value, (set, frozenset)):
@@ -180,9 +187,7 @@ class CachedStore:
         self.misses += 1
         answer = method(*args, **kwargs)  # an exception is not kept: the next request asks again
         with self._lock:
-            self._kept[key] = answer
-            while len(self._kept) > self._size:
-                self._kept.popitem(last=False)
+            keep(self._kept, key, answer, self._size)
         return answer
 
     def _write(self, method, args, kwargs):
@@ -214,25 +219,25 @@ class KnownRun:  # pylint: disable=too-few-public-methods
 
 
 class RunExperiments:
-    """The engine's view of the tracking store: as it is, except that `get_run` of a run whose
-    experiment is already known answers with a KnownRun."""
+    """The engine's view of the tracking store (`tracking_store()` gives MLflow's): as it is,
+    except that `get_run` of a run whose experiment is already known answers with a KnownRun."""
 
-    def __init__(self, tracking_store, known, lock, size=CACHE_SIZE):
-        self._store, self._known, self._lock, self._size = tracking_store, known, lock, size
+    def __init__(self, tracking_store, size=CACHE_SIZE):
+        self._tracking_store, self._size = tracking_store, size
+        self._known = OrderedDict()  # run id -> experiment id
+        self._lock = threading.Lock()
 
     def __getattr__(self, name):
-        return getattr(self._store, name)
+        return getattr(self._tracking_store(), name)
 
     def get_run(self, run_id):
         with self._lock:
             experiment_id = self._known.get(run_id)
         if experiment_id is not None:
             return KnownRun(experiment_id)
-        run = self._store.get_run(run_id)
+        run = self._tracking_store().get_run(run_id)
         with self._lock:
-            self._known[run_id] = run.info.experiment_id
-            while len(self._known) > self._size:
-                self._known.popitem(last=False)
+            keep(self._known, run_id, run.info.experiment_id, self._size)
         return run
 
 
@@ -254,7 +259,5 @@ def apply(auth_module, database_uri):
 
         versions = Versions(connect, (dialect.dbapi.Error,), lambda: g if has_request_context() else None)
         auth_module.store = CachedStore(auth_module.store, versions)
-    tracking_store = auth_module._get_tracking_store  # pylint: disable=protected-access
-    known, lock = OrderedDict(), threading.Lock()
-    auth_module._get_tracking_store = lambda: RunExperiments(tracking_store(), known, lock)  # pylint: disable=protected-access
-    return auth_module.store
+    runs = RunExperiments(auth_module._get_tracking_store)  # pylint: disable=protected-access
+    auth_module._get_tracking_store = lambda: runs  # pylint: disable=protected-access
