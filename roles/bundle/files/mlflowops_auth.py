@@ -324,12 +324,11 @@ class BasicAuth:
         if unknown:
             raise ValueError("unknown server features: %s (known: %s)" % (", ".join(sorted(unknown)), ", ".join(sorted(FEATURE_PATHS))))
         self.closed_paths = tuple(path for feature, paths in FEATURE_PATHS.items() if feature not in features for path in paths)
-        self.requests_per_connection = REQUESTS_PER_CONNECTION
         self._served = OrderedDict()  # (peer, own address) of a connection -> responses on it so far
 
     def recycle(self, scope, send):
         """`send`, made to close the connection after its response once it has carried
-        `requests_per_connection` of them.
+        REQUESTS_PER_CONNECTION of them.
 
         The workers share one listener, and asyncio accepts every connection waiting at once: the
         connections nginx opens together (it keeps them alive, for hours) can all land on one
@@ -340,7 +339,7 @@ class BasicAuth:
             return send  # not a TCP connection: nothing to spread
         key = (tuple(scope["client"]), tuple(scope.get("server") or ()))
         count = self._served.pop(key, 0) + 1
-        if count < self.requests_per_connection:
+        if count < REQUESTS_PER_CONNECTION:
             self._served[key] = count
             while len(self._served) > TRACKED_CONNECTIONS:
                 self._served.popitem(last=False)
